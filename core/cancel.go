@@ -1,0 +1,310 @@
+package core
+
+// Cancellation and failure.
+//
+// A cancellation of job j with cause c runs four steps, each an atomic
+// operation on j's state word or fin pointer:
+//
+//  1. hold: add one hold to the word, unless j is final or finalizing (then
+//     the cause is too late and is dropped). The hold keeps j from
+//     finalizing while the cause is being published.
+//  2. publish: CAS fin from nil to a record whose root is c; if another
+//     cancellation got there first, c is added to its later failures
+//     (cancellations are never added).
+//  3. flip: set stCancelled (and stCompleting where cancelling ends j's own
+//     work). The caller that flips the flag notifies: it closes the
+//     context's Done channel, runs the cancelling handlers and cancels the
+//     children. Because fin is published before the flag, whoever sees the
+//     flag sees the root cause.
+//  4. release: drop the hold; if that leaves j finalizing, finalize it.
+//
+// Descendants are cancelled from a work list rather than by recursion, so a
+// chain of any depth cancels in constant stack; failures climb to the
+// ancestors by a loop for the same reason.
+
+// Modes of cancel.
+const (
+	cmFailure uint8 = 1 << iota // c is a failure: offered to the parent
+	cmFail                      // CompletableJob.Fail: must be the call that ends Active
+	cmOwnWork                   // the job's own work is done with this cause (its body returned it)
+)
+
+// cancelItem is a pending cancellation in a work list.
+type cancelItem struct {
+	j     *job
+	cause error
+}
+
+// cancel cancels j and its descendants with cause (already normalised: a
+// failure, or a *CancellationError) and, for a failure, offers it to the
+// ancestors. It returns whether j accepted the cause.
+func (j *job) cancel(cause error, mode uint8) bool {
+	var buf [16]cancelItem
+	work := buf[:0]
+	ok, rooted := j.cancelStep(cause, mode, &work)
+	drain(work)
+	if rooted && mode&cmFailure != 0 {
+		j.offerUp(cause)
+	}
+	return ok
+}
+
+// drain cancels the items of a work list, and the children they queue.
+func drain(work []cancelItem) {
+	for len(work) > 0 {
+		it := work[len(work)-1]
+		work = work[:len(work)-1]
+		it.j.cancelStep(it.cause, 0, &work)
+	}
+}
+
+// offerUp hands the failure err, which just became j's root cause, to the
+// ancestors: each parent that is not a supervisor is cancelled with it, and
+// so on up, until a scope, a supervisor, the root, or a parent that already
+// had a root cause (it passes its failures up itself when it finalizes).
+func (j *job) offerUp(err error) {
+	for x, rooted := j, true; rooted; {
+		p := x.parent
+		if p == nil || x.flags&fScoped != 0 || p.flags&fSupervisor != 0 {
+			return
+		}
+		var buf [16]cancelItem
+		work := buf[:0]
+		_, rooted = p.cancelStep(err, 0, &work)
+		drain(work)
+		x = p
+	}
+}
+
+// cancelStep runs the four steps on j alone, appending j's children to the
+// work list when j starts cancelling. It returns whether j accepted cause
+// and whether cause became j's root cause.
+func (j *job) cancelStep(cause error, mode uint8, work *[]cancelItem) (ok, rooted bool) {
+	// 1. hold.
+	for {
+		s := j.state.Load()
+		if closed(s) {
+			return false, false
+		}
+		if mode&cmFail != 0 && s&(stCompleting|stCancelled) != 0 {
+			return false, false // Fail must be the call that ends Active
+		}
+		ns := s + oneHold
+		if mode&cmFail != 0 {
+			ns |= stCompleting // Fail ends the own work, exclusively
+		}
+		// CAS: take a hold; retry if the word changed meanwhile.
+		if j.state.CompareAndSwap(s, ns) {
+			break
+		}
+	}
+	// 2. publish.
+	f := j.fin.Load()
+	if f == nil {
+		f = &finishing{root: cause}
+		rooted = j.fin.CompareAndSwap(nil, f)
+		if !rooted {
+			f = j.fin.Load()
+		}
+	}
+	if !rooted {
+		f.addLater(cause)
+	}
+	// 3. flip.
+	flipped := false
+	for {
+		s := j.state.Load()
+		ns := s | stCancelled
+		if mode&cmOwnWork != 0 || j.flags&fBodyless != 0 || s&stStarted == 0 {
+			// Cancelling a body-less job ends its own work; a New job's
+			// body will never run (Start refuses a cancelled job).
+			ns |= stCompleting
+		}
+		if ns == s {
+			break
+		}
+		// CAS: set the flags; retry if a child or hold changed the count.
+		if j.state.CompareAndSwap(s, ns) {
+			flipped = s&stCancelled == 0
+			break
+		}
+	}
+	if flipped {
+		j.notifyCancelling(f.root, work)
+	}
+	// 4. release.
+	if finalizing(j.state.Add(releaseHold)) {
+		j.finalize()
+	}
+	return true, rooted
+}
+
+// addLater records a cause that arrived after the root: failures are kept,
+// cancellations dropped (they never become the final cause nor are they
+// attached to it).
+func (f *finishing) addLater(cause error) {
+	if !IsCancellation(cause) && !sameError(cause, f.root) {
+		f.add(cause)
+	}
+}
+
+// notifyCancelling runs when j has just started cancelling with root cause
+// root: it closes the context's Done channel, runs the cancelling handlers
+// in registration order and queues the children for cancellation.
+func (j *job) notifyCancelling(root error, work *[]cancelItem) {
+	closeChan(&j.ctxDone)
+	var buf [16]*node
+	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
+	var childCause error
+	for _, n := range nodes {
+		if !n.claim() {
+			continue
+		}
+		if n.kind == nodeChild {
+			if childCause == nil {
+				childCause = causeForChild(root)
+			}
+			*work = append(*work, cancelItem{n.child, childCause})
+			continue
+		}
+		j.run(n, root)
+	}
+}
+
+// isCancelKind keeps the nodes that run when a job starts cancelling.
+func isCancelKind(n *node) bool { return n.kind != nodeCompletion }
+
+// run runs the handler of node n (claimed by the caller) with cause. A
+// panic in it is recovered and reported to the exception handler of j's
+// context; it does not stop the caller's other handlers.
+func (j *job) run(n *node, cause error) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportException(j.ctx, newPanicError(r))
+		}
+	}()
+	switch n.kind {
+	case nodeAfterFunc:
+		n.f()
+	case nodeChild:
+		n.child.cancel(causeForChild(cause), 0)
+	default:
+		n.fn(cause)
+	}
+}
+
+// causeForChild is the cause with which a parent whose root cause is root
+// cancels its children: root itself when it is a *CancellationError, else a
+// cancellation whose Cause is root. A child never sees its parent's failure
+// as its own.
+func causeForChild(root error) error {
+	if ce, ok := root.(*CancellationError); ok {
+		return ce
+	}
+	return &CancellationError{Message: "parent job is cancelling", Cause: root}
+}
+
+// cancellationOf makes the cause of an explicit Cancel(cause): a default
+// *CancellationError for nil, cause itself when it is a *CancellationError,
+// else a cancellation wrapping it.
+func (j *job) cancellationOf(cause error) error {
+	if ce, ok := cause.(*CancellationError); ok {
+		return ce
+	}
+	msg := "job was cancelled"
+	if j.name != "" {
+		msg = j.name + " was cancelled"
+	}
+	return &CancellationError{Message: msg, Cause: cause}
+}
+
+// Cancel implements [Job].
+func (j *job) Cancel(cause error) {
+	if closed(j.state.Load()) {
+		return // fast path: nothing to cancel, no error to allocate
+	}
+	j.cancel(j.cancellationOf(cause), 0)
+}
+
+// CancelChildren implements [Job].
+func (j *job) CancelChildren(cause error) {
+	for _, n := range collect(j.head.Load(), nil, isLiveChild) {
+		c := n.child
+		c.cancel(c.cancellationOf(cause), 0)
+	}
+}
+
+// Complete implements [CompletableJob].
+func (j *job) Complete() bool {
+	for {
+		s := j.state.Load()
+		if s&(stCompleting|stCancelled|stFinal) != 0 {
+			return false
+		}
+		ns := s | stCompleting
+		// CAS: Active → Completing; retry if the count changed.
+		if j.state.CompareAndSwap(s, ns) {
+			if finalizing(ns) {
+				j.finalize()
+			}
+			return true
+		}
+	}
+}
+
+// Fail implements [CompletableJob].
+func (j *job) Fail(err error) bool {
+	if err == nil {
+		panic("core: Fail called with a nil error")
+	}
+	if IsCancellation(err) {
+		return j.cancel(j.cancellationOf(err), cmFail)
+	}
+	return j.cancel(err, cmFail|cmFailure)
+}
+
+// endBody ends the own work of a job whose body returned err (nil for
+// success): a cancellation cancels it, any other error fails it.
+func (j *job) endBody(err error) {
+	if err == nil {
+		j.completeOwnWork()
+		return
+	}
+	if IsCancellation(err) || j.echoesOwnCancellation(err) {
+		if j.cancel(j.cancellationOf(err), cmOwnWork) {
+			return
+		}
+	} else if j.cancel(err, cmFailure|cmOwnWork) {
+		return
+	}
+	// Too late to record anything: the job is finalizing. Impossible for
+	// a body, whose return is what lets the job finalize; kept for safety.
+	j.completeOwnWork()
+}
+
+// echoesOwnCancellation reports whether err is the echo of the job's own
+// cancellation, e.g. context.DeadlineExceeded returned by a call that
+// honoured the job's deadline: not a new failure.
+func (j *job) echoesOwnCancellation(err error) bool {
+	ctxErr := (*jobContext)(j).Err()
+	return ctxErr != nil && errorsIs(err, ctxErr)
+}
+
+// completeOwnWork sets stCompleting and finalizes the job if no child is
+// left.
+func (j *job) completeOwnWork() {
+	for {
+		s := j.state.Load()
+		if s&stCompleting != 0 {
+			return
+		}
+		ns := s | stCompleting
+		// CAS: record the end of the own work; retry if the count changed.
+		if j.state.CompareAndSwap(s, ns) {
+			if finalizing(ns) {
+				j.finalize()
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package core
+
+import (
+	"errors"
+	"reflect"
+)
+
+// finalize finishes j, which the caller found finalizing, and then each
+// ancestor that j's completion leaves finalizing: a loop, not a recursion,
+// so that a chain of any depth completes in constant stack.
+func (j *job) finalize() {
+	for x := j; x != nil; {
+		x = x.finalizeOne()
+	}
+}
+
+// finalizeOne moves the finalizing job j to its final state, in the order
+// kotlinx uses: compute the final cause; offer a failure to the parent or
+// report it; set stFinal; close the context; run the handlers; close Done;
+// detach from the parent. It returns the parent when this left it
+// finalizing, for the caller's loop to finish.
+func (j *job) finalizeOne() *job {
+	s := j.state.Load()
+	var final error
+	if s&stCancelled != 0 {
+		f := j.fin.Load()
+		final = f.finalCause()
+		// Written before stFinal is set; read only after it is seen.
+		f.final = final
+		if !IsCancellation(final) {
+			j.passFailure(final)
+		}
+	}
+
+	// Only the finalizer writes the word now (attach, start and cancel
+	// all refuse a finalizing job), so an atomic OR is enough.
+	j.state.Or(stFinal)
+	closeChan(&j.ctxDone)
+
+	// Close the list and run what it held: first the cancelling kind
+	// (never run if the job never cancelled), then the completion
+	// handlers, each group in registration order.
+	var buf [16]*node
+	nodes := collect(j.head.Swap(closedList), buf[:0], isHandler)
+	var root error
+	if s&stCancelled != 0 {
+		root = j.fin.Load().root
+	}
+	for _, n := range nodes {
+		if n.kind != nodeCompletion && n.claim() {
+			j.run(n, root)
+		}
+	}
+	for _, n := range nodes {
+		if n.kind == nodeCompletion && n.claim() {
+			j.run(n, final)
+		}
+	}
+	closeChan(&j.done)
+
+	if p := j.parent; p != nil {
+		j.asChild.retire()
+		if finalizing(p.state.Add(releaseHold)) {
+			return p
+		}
+	}
+	return nil
+}
+
+// isHandler keeps every node but children's (all final by now).
+func isHandler(n *node) bool { return n.kind != nodeChild }
+
+// passFailure offers the final failure of j to its parent, and reports it
+// to the exception handler when no parent handles it (rule 9).
+func (j *job) passFailure(final error) {
+	handled := false
+	if p := j.parent; p != nil && j.flags&fScoped == 0 && p.flags&fSupervisor == 0 {
+		// The parent de-duplicates: it may hold the root already.
+		p.cancel(final, cmFailure)
+		handled = p.flags&fHandles != 0
+	}
+	if !handled && j.flags&fReports != 0 {
+		reportException(j.ctx, final)
+	}
+}
+
+// finalCause computes the final cause from the recorded causes: the first
+// failure, with the later ones attached (a [MultiError]) when there are
+// any; the root cause when all were cancellations.
+func (f *finishing) finalCause() error {
+	var buf [8]error
+	all := append(buf[:0], f.root)
+	start := len(all)
+	for n := f.others.Load(); n != nil; n = n.next {
+		all = append(all, n.err)
+	}
+	// others is newest first: reverse to arrival order.
+	for i, k := start, len(all)-1; i < k; i, k = i+1, k-1 {
+		all[i], all[k] = all[k], all[i]
+	}
+	var failures []error
+	for _, err := range all {
+		if IsCancellation(err) {
+			continue
+		}
+		// A child's aggregated failure is flattened: its first failure
+		// usually reached this job already, when the child started
+		// cancelling.
+		var m *MultiError
+		if errors.As(err, &m) && m == err {
+			for _, e := range m.errs {
+				failures = appendNew(failures, e)
+			}
+			continue
+		}
+		failures = appendNew(failures, err)
+	}
+	switch len(failures) {
+	case 0:
+		return f.root
+	case 1:
+		return failures[0]
+	}
+	return &MultiError{errs: failures}
+}
+
+// appendNew appends err unless the very same error is in errs already.
+func appendNew(errs []error, err error) []error {
+	for _, e := range errs {
+		if sameError(e, err) {
+			return errs
+		}
+	}
+	return append(errs, err)
+}
+
+// sameError reports whether a and b are the same error value, without
+// panicking on errors of uncomparable types (such are never "the same").
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+		return false
+	}
+	return a == b
+}
+
+// errorsIs is errors.Is, named here so the hot files need not import errors.
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,0 +1,2 @@
+// Package core is the job tree of jobtree.
+package core

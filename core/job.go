@@ -1,0 +1,336 @@
+package core
+
+import (
+	"context"
+	"iter"
+	"sync/atomic"
+)
+
+// Job is a unit of work with a lifecycle: a node of the job tree. It is
+// created by [Launch], [NewJob], [NewSupervisorJob] or a scope, and lives in
+// one of six [State]s. Cancellation travels down the tree, failure travels
+// up, and a job completes only after all its children have.
+//
+// All methods are safe for concurrent use.
+type Job interface {
+	// State returns the job's current state.
+	State() State
+	// IsActive reports whether the job is Active or Completing.
+	IsActive() bool
+	// IsCompleted reports whether the job is final: Cancelled or Completed.
+	IsCompleted() bool
+	// IsCancelled reports whether the job was cancelled or failed:
+	// Cancelling or Cancelled.
+	IsCancelled() bool
+	// Parent returns the job's parent: nil for a root job, and once the
+	// job is complete.
+	Parent() Job
+	// Children returns the children that are not yet complete, in the
+	// order they were attached.
+	Children() iter.Seq[Job]
+	// Start starts a lazy job. It returns true only if this call started
+	// it; false if the job was already started, cancelled or complete.
+	Start() bool
+	// Cancel cancels the job and, synchronously, all its descendants. A
+	// nil cause is replaced by a default *CancellationError; any other
+	// cause is wrapped in one, unless it already is one. Cancel never
+	// cancels the parent. Cancelling a complete job does nothing.
+	Cancel(cause error)
+	// CancelChildren cancels every current child with cause (as Cancel
+	// does) and leaves the job itself alone.
+	CancelChildren(cause error)
+	// Join waits until the job is complete and returns nil, whatever the
+	// outcome; it starts a lazy job. If ctx is done first (or already
+	// done when Join is called) it returns a *CancellationError carrying
+	// context.Cause(ctx). Join from inside the job itself or one of its
+	// descendants returns an error wrapping [ErrJoinCycle] at once.
+	Join(ctx context.Context) error
+	// Done returns a channel that is closed once the job is complete
+	// (Cancelled or Completed) and its completion handlers have run.
+	Done() <-chan struct{}
+	// Cause returns nil while the job is New, Active or Completing, or
+	// after it completed normally; else the cancellation or failure
+	// cause (the final, aggregated cause once the job is Cancelled).
+	Cause() error
+	// Context returns the job's own context: it carries the job (see
+	// [JobOf]), the values and deadline of the context the job was created
+	// from, and is done as soon as the job is cancelled, fails or
+	// completes.
+	Context() context.Context
+	// InvokeOnCompletion registers h to run once, when the job is final,
+	// with its final cause (nil on normal completion). Handlers run in
+	// registration order, synchronously, on the goroutine that completes
+	// the job, before Done is closed. On a job that is already complete h
+	// runs at once, on the caller's goroutine. Registering does not start
+	// a lazy job. It panics if h is nil.
+	InvokeOnCompletion(h func(cause error)) DisposableHandle
+	// InvokeOnCancelling registers h to run once, when the job starts
+	// cancelling, with the root cause; or at completion with nil if it
+	// never cancelled. On a job already cancelling or complete h runs at
+	// once, on the caller's goroutine. It panics if h is nil.
+	InvokeOnCancelling(h func(cause error)) DisposableHandle
+	// String describes the job, e.g. "Job(fetch)#17{Active}".
+	String() string
+}
+
+// CompletableJob is a [Job] without a body, completed from outside: it is
+// what [NewJob] and [NewSupervisorJob] return.
+type CompletableJob interface {
+	Job
+	// Complete moves the job towards completion: it is Completed once all
+	// its children are. It returns true only for the call that moved the
+	// job out of Active; false if it was already completing, cancelled or
+	// complete.
+	Complete() bool
+	// Fail completes the job with err as failure cause (or as cancellation
+	// cause when IsCancellation(err)): its children are cancelled, and a
+	// failure cancels its parent. It returns true only for the call that
+	// moved the job out of Active. It panics if err is nil.
+	Fail(err error) bool
+}
+
+// DisposableHandle removes a registration: Dispose is idempotent and safe
+// for concurrent use.
+type DisposableHandle interface{ Dispose() }
+
+// The state word of a job packs four flags and a count:
+//
+//	bit 0      stStarted    left New (set at creation unless lazy)
+//	bit 1      stCancelled  a root cause is published in fin: Cancelling or Cancelled
+//	bit 2      stCompleting the job's own work is done (body returned,
+//	                        Complete/Fail called, body-less job cancelled,
+//	                        or a New job cancelled: its body will never run)
+//	bit 3      stFinal      Cancelled or Completed
+//	bits 4..63 holds        attached children not yet final, plus short
+//	                        holds taken by cancellation while it publishes
+//	                        its cause
+//
+// A job is finalizing when stCompleting is set, holds is zero and stFinal is
+// not: the single goroutine whose atomic operation produced that word is the
+// finalizer. From then on nothing else changes the word (attaching, starting
+// and cancelling are refused), so the finalizer sets stFinal alone.
+const (
+	stStarted    uint64 = 1 << 0
+	stCancelled  uint64 = 1 << 1
+	stCompleting uint64 = 1 << 2
+	stFinal      uint64 = 1 << 3
+	holdShift           = 4
+	oneHold      uint64 = 1 << holdShift
+	releaseHold         = ^(oneHold - 1) // added to the word, subtracts oneHold
+)
+
+// finalizing reports whether the word s is that of a finalizing job.
+func finalizing(s uint64) bool {
+	return s&(stCompleting|stFinal) == stCompleting && s>>holdShift == 0
+}
+
+// closed reports whether a job in word s refuses new children and new
+// causes: it is final or finalizing.
+func closed(s uint64) bool { return s&stFinal != 0 || finalizing(s) }
+
+// Job flags, fixed at creation.
+const (
+	fReports    uint8 = 1 << iota // a Launch job: reports an unhandled failure to the exception handler
+	fHandles                      // handles its children's failures (rule 9)
+	fSupervisor                   // children fail independently
+	fScoped                       // a scope: returns its failure to the caller, never passes it up
+	fBodyless                     // no body: cancelling it completes its own work
+)
+
+// job is the implementation of [Job] and [CompletableJob].
+type job struct {
+	// state is the packed state word described above. Every transition is
+	// a CAS loop on it (or an atomic add of a hold), retried when another
+	// transition got in first.
+	state atomic.Uint64
+	flags uint8 // immutable
+
+	// Immutable after creation.
+	parent *job                        // nil for a root
+	ctx    context.Context             // the context the job was created from
+	body   func(context.Context) error // nil for a body-less or scope job
+	name   string                      // from Named; "" if none
+
+	// head is the top of the handler list (see list.go): nil when empty,
+	// closedList once the job is final.
+	head atomic.Pointer[node]
+	// listLen counts pushed nodes not yet unlinked, listDead the disposed
+	// ones among them; both are approximate while pushes and a cleaning
+	// pass race, and only steer when to clean.
+	listLen, listDead atomic.Int32
+	// cleaning is set while a cleaning pass runs (at most one at a time).
+	cleaning atomic.Bool
+
+	// fin holds the causes; nil until the first cancellation publishes its
+	// root cause (always before stCancelled is set), then fixed.
+	fin atomic.Pointer[finishing]
+
+	// done is the channel of Job.Done (chan struct{}), made lazily and
+	// closed by the finalizer after the completion handlers ran.
+	done atomic.Value
+	// ctxDone is the channel of Context().Done (chan struct{}), made
+	// lazily and closed when the job starts cancelling or is final.
+	ctxDone atomic.Value
+	// shadow is a cancelled context.Context made on demand once the job's
+	// context is done, so that context.Cause finds the job's cause.
+	shadow atomic.Pointer[shadowCtx]
+	// id is assigned from a global counter by the first String call.
+	id atomic.Uint64
+
+	// asChild is this job's node in its parent's list.
+	asChild node
+}
+
+// finishing records the causes of a cancelled job.
+type finishing struct {
+	root   error                   // the first cause recorded; immutable
+	others atomic.Pointer[errNode] // failures recorded later, newest first
+	final  error                   // the final cause: written by the finalizer before stFinal
+}
+
+// errNode is an element of a Treiber stack of errors.
+type errNode struct {
+	err  error
+	next *errNode
+}
+
+// add records a later failure.
+func (f *finishing) add(err error) {
+	n := &errNode{err: err}
+	for {
+		h := f.others.Load()
+		n.next = h
+		if f.others.CompareAndSwap(h, n) {
+			return
+		}
+	}
+}
+
+// State implements [Job].
+func (j *job) State() State { return stateOf(j.state.Load()) }
+
+// stateOf decodes the public state from a state word.
+func stateOf(s uint64) State {
+	switch {
+	case s&stFinal != 0:
+		if s&stCancelled != 0 {
+			return Cancelled
+		}
+		return Completed
+	case s&stCancelled != 0:
+		return Cancelling
+	case s&stStarted == 0:
+		return New
+	case s&stCompleting != 0:
+		return Completing
+	default:
+		return Active
+	}
+}
+
+// IsActive implements [Job].
+func (j *job) IsActive() bool {
+	return j.state.Load()&(stStarted|stCancelled|stFinal) == stStarted
+}
+
+// IsCompleted implements [Job].
+func (j *job) IsCompleted() bool { return j.state.Load()&stFinal != 0 }
+
+// IsCancelled implements [Job].
+func (j *job) IsCancelled() bool { return j.state.Load()&stCancelled != 0 }
+
+// Parent implements [Job].
+func (j *job) Parent() Job {
+	if j.parent == nil || j.IsCompleted() {
+		return nil
+	}
+	return j.parent
+}
+
+// Children implements [Job].
+func (j *job) Children() iter.Seq[Job] {
+	return func(yield func(Job) bool) {
+		for _, n := range collect(j.head.Load(), nil, isLiveChild) {
+			if !yield(n.child) {
+				return
+			}
+		}
+	}
+}
+
+// isLiveChild keeps the nodes of children that are not final.
+func isLiveChild(n *node) bool { return n.kind == nodeChild && !n.child.IsCompleted() }
+
+// Cause implements [Job].
+func (j *job) Cause() error {
+	s := j.state.Load()
+	if s&stCancelled == 0 {
+		return nil
+	}
+	f := j.fin.Load()
+	if s&stFinal != 0 {
+		return f.final
+	}
+	return f.root
+}
+
+// rootCause returns the root cause of a cancelled job, nil otherwise.
+func (j *job) rootCause() error {
+	if j.state.Load()&stCancelled == 0 {
+		return nil
+	}
+	return j.fin.Load().root
+}
+
+// Done implements [Job].
+func (j *job) Done() <-chan struct{} { return lazyChan(&j.done) }
+
+// Context implements [Job].
+func (j *job) Context() context.Context { return (*jobContext)(j) }
+
+// String implements [Job].
+func (j *job) String() string {
+	id := j.id.Load()
+	if id == 0 {
+		j.id.CompareAndSwap(0, nextID.Add(1))
+		id = j.id.Load()
+	}
+	s := "Job"
+	if j.name != "" {
+		s += "(" + j.name + ")"
+	}
+	return s + "#" + itoa(int(id)) + "{" + j.State().String() + "}"
+}
+
+// nextID numbers jobs in the order String is first called on them.
+var nextID atomic.Uint64
+
+// closedChan is a closed channel, returned by Done once the job is final
+// when no channel was made before.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// lazyChan returns the channel in v, making it on first use. A channel made
+// here races with closeChan by CAS: either closeChan finds it and closes
+// it, or this CAS fails and returns the closed channel closeChan stored.
+func lazyChan(v *atomic.Value) chan struct{} {
+	if c := v.Load(); c != nil {
+		return c.(chan struct{})
+	}
+	c := make(chan struct{})
+	if v.CompareAndSwap(nil, c) {
+		return c
+	}
+	return v.Load().(chan struct{})
+}
+
+// closeChan closes the channel in v, if one was made, and leaves closedChan
+// in its place for later callers.
+func closeChan(v *atomic.Value) {
+	if old := v.Swap(closedChan); old != nil && old.(chan struct{}) != closedChan {
+		close(old.(chan struct{}))
+	}
+}

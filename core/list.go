@@ -1,0 +1,183 @@
+package core
+
+import "sync/atomic"
+
+// The handler list.
+//
+// Every job keeps one lock-free list of nodes: completion handlers,
+// cancelling handlers (InvokeOnCancelling, and the AfterFunc callbacks of
+// contexts derived from the job's context), and its children. The list is a
+// Treiber stack: nodes are pushed at the head with one CAS, so a walk sees
+// them newest first and reverses what it collected to run them in
+// registration order.
+//
+// Three mechanisms keep it correct without a lock:
+//
+//   - Exactly once. A node leaves nodePending once, by CAS, either to
+//     nodeFired (whoever wins runs it) or to nodeDisposed (it never runs).
+//     Registration and the job's transitions can therefore race freely: a
+//     registrant that might have been missed by a walk fires the node itself,
+//     and the CAS decides who runs it.
+//   - Closing. When the job becomes final, its finalizer swaps the head for
+//     closedList and walks what it took. A push that finds closedList fails,
+//     and the registrant runs the handler itself at once. No handler can be
+//     pushed after the last walk: this is what prevents lost wake-ups.
+//   - Bounded memory. A disposed node is dead. Dead nodes are unlinked by a
+//     cleaning pass that runs once they are at least half of the list (so
+//     its cost is amortised O(1) per disposal). Only one pass runs at a time
+//     (cleaning is a try-flag: a disposer that finds it set leaves the work
+//     to the running pass, it never waits), and pushers only ever write the
+//     head, so the pass is the only writer of interior next pointers and
+//     unlinking needs no marked pointers.
+
+// Node kinds.
+const (
+	nodeCompletion uint8 = iota // InvokeOnCompletion: runs once the job is final
+	nodeCancelling              // InvokeOnCancelling: runs when the job starts cancelling, or at completion
+	nodeAfterFunc               // context AfterFunc: runs when the job's context is done
+	nodeChild                   // a child job: cancelled when the job starts cancelling
+)
+
+// Node states. A node leaves nodePending once and for all.
+const (
+	nodePending  uint32 = iota // in the list, not yet run
+	nodeFired                  // claimed by whoever runs it
+	nodeDisposed               // will never run; dead, to be unlinked
+)
+
+// node is an element of a job's handler list. It is also the
+// [DisposableHandle] that registration returns.
+type node struct {
+	// next is the node pushed before this one. Written before the node is
+	// published, then only by the owner's cleaning pass (which unlinks dead
+	// nodes) — never by pushers, who write only the list head.
+	next atomic.Pointer[node]
+	// state is nodePending until the node is fired or disposed (by CAS).
+	state atomic.Uint32
+	kind  uint8 // immutable
+	owner *job  // the job whose list holds the node; immutable
+	// fn is the handler of completion and cancelling nodes; f the callback
+	// of AfterFunc nodes. Written before publication; cleared by the
+	// goroutine that won the CAS to nodeDisposed, so that a disposed
+	// handler holds no memory. Only the CAS winner touches them afterwards.
+	fn    func(cause error)
+	f     func()
+	child *job // the child of a nodeChild node (the node is embedded in it); immutable
+}
+
+// closedList is the head of a list that no longer accepts nodes: the job is
+// final and its handlers have been (or are being) run.
+var closedList = new(node)
+
+// Dispose removes the handler: it will not run. It is idempotent, may be
+// called from inside the handler, and does nothing once the handler ran.
+func (n *node) Dispose() { n.dispose() }
+
+// dispose moves n to nodeDisposed and reports whether it did so, i.e.
+// whether n was stopped before it ran.
+func (n *node) dispose() bool {
+	if !n.state.CompareAndSwap(nodePending, nodeDisposed) {
+		return false
+	}
+	n.fn, n.f = nil, nil
+	n.owner.noteDead()
+	return true
+}
+
+// claim moves n from pending to fired; true if the caller must run it.
+func (n *node) claim() bool { return n.state.CompareAndSwap(nodePending, nodeFired) }
+
+// retire marks a child's node dead when the child is final, whether or not
+// the parent's cancellation fired it.
+func (n *node) retire() {
+	if n.state.Swap(nodeDisposed) != nodeDisposed {
+		n.owner.noteDead()
+	}
+}
+
+// noopHandle is returned for a handler that already ran, or never will.
+type noopHandle struct{}
+
+// Dispose does nothing.
+func (noopHandle) Dispose() {}
+
+// push adds n at the head of j's list. It fails, returning false, once the
+// list is closed (the job is final).
+func (j *job) push(n *node) bool {
+	for {
+		h := j.head.Load()
+		if h == closedList {
+			return false
+		}
+		n.next.Store(h)
+		// CAS head: h → n. A retry is safe: n is not yet visible.
+		if j.head.CompareAndSwap(h, n) {
+			j.listLen.Add(1)
+			return true
+		}
+	}
+}
+
+// collect appends to buf the nodes of list h (as taken from the head) for
+// which keep is true, in registration order (oldest first).
+func collect(h *node, buf []*node, keep func(*node) bool) []*node {
+	start := len(buf)
+	for n := h; n != nil && n != closedList; n = n.next.Load() {
+		if n.state.Load() != nodeDisposed && keep(n) {
+			buf = append(buf, n)
+		}
+	}
+	// The walk saw the newest first: reverse to registration order.
+	for i, k := start, len(buf)-1; i < k; i, k = i+1, k-1 {
+		buf[i], buf[k] = buf[k], buf[i]
+	}
+	return buf
+}
+
+// noteDead counts a disposed node and starts a cleaning pass once dead nodes
+// are at least half of the list.
+func (j *job) noteDead() {
+	dead := j.listDead.Add(1)
+	if dead >= minCleanup && 2*dead >= j.listLen.Load() {
+		j.clean()
+	}
+}
+
+// minCleanup is the number of dead nodes below which no cleaning pass runs:
+// a few dead nodes cost less than a walk.
+const minCleanup = 8
+
+// clean unlinks the dead nodes of j's list. Only one pass runs at a time;
+// a caller that finds one running returns at once.
+func (j *job) clean() {
+	if !j.cleaning.CompareAndSwap(false, true) {
+		return
+	}
+	removed := int32(0)
+	var pred *node // nil while cur is the head
+	cur := j.head.Load()
+	for cur != nil && cur != closedList {
+		next := cur.next.Load()
+		if cur.state.Load() != nodeDisposed {
+			pred, cur = cur, next
+			continue
+		}
+		if pred == nil {
+			// cur is the head: unlink it by CAS, racing with pushers.
+			if !j.head.CompareAndSwap(cur, next) {
+				// A push got in front (or the list was closed):
+				// start again from the new head.
+				cur = j.head.Load()
+				continue
+			}
+		} else {
+			// Interior: only this pass writes interior links.
+			pred.next.Store(next)
+		}
+		removed++
+		cur = next
+	}
+	j.listDead.Add(-removed)
+	j.listLen.Add(-removed)
+	j.cleaning.Store(false)
+}
