@@ -166,9 +166,15 @@ func ctxError(ctx context.Context) error {
 	if ctx.Err() == nil {
 		return nil
 	}
+	return cancellationFrom(ctx, "wait cancelled")
+}
+
+// cancellationFrom returns context.Cause(ctx) of a done ctx when it is a
+// *CancellationError, else a cancellation with message msg wrapping it.
+func cancellationFrom(ctx context.Context, msg string) error {
 	cause := context.Cause(ctx)
 	if ce, ok := cause.(*CancellationError); ok {
 		return ce
 	}
-	return &CancellationError{Message: "wait cancelled", Cause: cause}
+	return &CancellationError{Message: msg, Cause: cause}
 }

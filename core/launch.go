@@ -135,13 +135,17 @@ func (j *job) watch(ctx context.Context, parent *job) {
 	if done == nil || (parent != nil && done == lazyChan(&parent.ctxDone)) {
 		return
 	}
-	if err := ctxError(ctx); err != nil {
-		j.cancel(err, 0)
+	if ctx.Err() != nil {
+		j.cancel(ctxCancellation(ctx), 0)
 		return
 	}
-	stop := context.AfterFunc(ctx, func() { j.cancel(ctxError(ctx), 0) })
+	stop := context.AfterFunc(ctx, func() { j.cancel(ctxCancellation(ctx), 0) })
 	j.InvokeOnCompletion(func(error) { stop() })
 }
+
+// ctxCancellation is the cause of a job cancelled because the context it
+// was created from is done.
+func ctxCancellation(ctx context.Context) error { return cancellationFrom(ctx, "context done") }
 
 // Start implements [Job].
 func (j *job) Start() bool {
