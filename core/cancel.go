@@ -65,7 +65,7 @@ func drain(work []cancelItem) {
 func (j *job) offerUp(err error) {
 	for x, rooted := j, true; rooted; {
 		p := x.parent
-		if p == nil || x.flags&fScoped != 0 || p.flags&fSupervisor != 0 {
+		if p == nil || x.asChild.flags&fScoped != 0 || p.asChild.flags&fSupervisor != 0 {
 			return
 		}
 		var buf [16]cancelItem
@@ -115,7 +115,7 @@ func (j *job) cancelStep(cause error, mode uint8, work *[]cancelItem) (ok, roote
 	for {
 		s := j.state.Load()
 		ns := s | stCancelled
-		if mode&cmOwnWork != 0 || j.flags&fBodyless != 0 || s&stStarted == 0 {
+		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
 			// Cancelling a body-less job ends its own work; a New job's
 			// body will never run (Start refuses a cancelled job).
 			ns |= stCompleting
@@ -152,7 +152,7 @@ func (f *finishing) addLater(cause error) {
 // root: it closes the context's Done channel, runs the cancelling handlers
 // in registration order and queues the children for cancellation.
 func (j *job) notifyCancelling(root error, work *[]cancelItem) {
-	closeChan(&j.ctxDone)
+	j.closeDone(false)
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
 	var childCause error
@@ -164,7 +164,7 @@ func (j *job) notifyCancelling(root error, work *[]cancelItem) {
 			if childCause == nil {
 				childCause = causeForChild(root)
 			}
-			*work = append(*work, cancelItem{n.child, childCause})
+			*work = append(*work, cancelItem{childOf(n), childCause})
 			continue
 		}
 		j.run(n, root)
@@ -180,17 +180,14 @@ func isCancelKind(n *node) bool { return n.kind != nodeCompletion }
 func (j *job) run(n *node, cause error) {
 	defer func() {
 		if r := recover(); r != nil {
-			reportException(j.ctx, newPanicError(r))
+			reportException(j.context(), newPanicError(r))
 		}
 	}()
-	switch n.kind {
-	case nodeAfterFunc:
-		n.f()
-	case nodeChild:
-		n.child.cancel(causeForChild(cause), 0)
-	default:
-		n.fn(cause)
+	if n.kind == nodeChild {
+		childOf(n).cancel(causeForChild(cause), 0)
+		return
 	}
+	handlerOf(n).fn(cause)
 }
 
 // causeForChild is the cause with which a parent whose root cause is root
@@ -212,8 +209,8 @@ func (j *job) cancellationOf(cause error) error {
 		return ce
 	}
 	msg := "job was cancelled"
-	if j.name != "" {
-		msg = j.name + " was cancelled"
+	if name := j.name(); name != "" {
+		msg = name + " was cancelled"
 	}
 	return &CancellationError{Message: msg, Cause: cause}
 }
@@ -229,28 +226,13 @@ func (j *job) Cancel(cause error) {
 // CancelChildren implements [Job].
 func (j *job) CancelChildren(cause error) {
 	for _, n := range collect(j.head.Load(), nil, isLiveChild) {
-		c := n.child
+		c := childOf(n)
 		c.cancel(c.cancellationOf(cause), 0)
 	}
 }
 
 // Complete implements [CompletableJob].
-func (j *job) Complete() bool {
-	for {
-		s := j.state.Load()
-		if s&(stCompleting|stCancelled|stFinal) != 0 {
-			return false
-		}
-		ns := s | stCompleting
-		// CAS: Active → Completing; retry if the count changed.
-		if j.state.CompareAndSwap(s, ns) {
-			if finalizing(ns) {
-				j.finalize()
-			}
-			return true
-		}
-	}
-}
+func (j *job) Complete() bool { return j.endOwnWork(true) }
 
 // Fail implements [CompletableJob].
 func (j *job) Fail(err error) bool {
@@ -292,19 +274,46 @@ func (j *job) echoesOwnCancellation(err error) bool {
 
 // completeOwnWork sets stCompleting and finalizes the job if no child is
 // left.
-func (j *job) completeOwnWork() {
+func (j *job) completeOwnWork() { j.endOwnWork(false) }
+
+// endOwnWork sets stCompleting, refusing a cancelled job if asked to
+// (Complete), and finalizes the job if no child is left. It reports whether
+// this call set the flag.
+//
+// Fast path: a job that was not cancelled and has no children has nothing
+// to do between Completing and Completed (no cause to compute, no failure
+// to pass on), so one CAS takes it straight to Completed — and, when it has
+// no handler either, straight to notified. No observer sees it Completing.
+func (j *job) endOwnWork(refuseCancelled bool) bool {
 	for {
 		s := j.state.Load()
-		if s&stCompleting != 0 {
-			return
+		if s&stCompleting != 0 || (refuseCancelled && s&stCancelled != 0) {
+			return false
 		}
 		ns := s | stCompleting
+		direct := finalizing(ns) && s&stCancelled == 0
+		if direct {
+			ns |= stFinal | j.notifiedIfNoHandlers()
+		}
 		// CAS: record the end of the own work; retry if the count changed.
 		if j.state.CompareAndSwap(s, ns) {
-			if finalizing(ns) {
+			if direct {
+				j.finalizeFrom(j.afterFinal(ns, nil))
+			} else if finalizing(ns) {
 				j.finalize()
 			}
-			return
+			return true
 		}
 	}
+}
+
+// notifiedIfNoHandlers returns stNotified when j's list is empty: then the
+// transition to final can also mark the handlers as run. A handler pushed
+// after this look finds the job final and runs itself (it registered, in
+// effect, after completion).
+func (j *job) notifiedIfNoHandlers() uint64 {
+	if j.head.Load() == nil {
+		return stNotified
+	}
+	return 0
 }

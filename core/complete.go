@@ -8,17 +8,20 @@ import (
 // finalize finishes j, which the caller found finalizing, and then each
 // ancestor that j's completion leaves finalizing: a loop, not a recursion,
 // so that a chain of any depth completes in constant stack.
-func (j *job) finalize() {
-	for x := j; x != nil; {
+func (j *job) finalize() { j.finalizeFrom(j) }
+
+// finalizeFrom finalizes x and the ancestors its completion leaves
+// finalizing (x may be nil).
+func (j *job) finalizeFrom(x *job) {
+	for x != nil {
 		x = x.finalizeOne()
 	}
 }
 
 // finalizeOne moves the finalizing job j to its final state, in the order
 // kotlinx uses: compute the final cause; offer a failure to the parent or
-// report it; set stFinal; close the context; run the handlers; close Done;
-// detach from the parent. It returns the parent when this left it
-// finalizing, for the caller's loop to finish.
+// report it; set stFinal; then afterFinal. It returns the parent when this
+// left it finalizing, for the caller's loop to finish.
 func (j *job) finalizeOne() *job {
 	s := j.state.Load()
 	var final error
@@ -31,36 +34,55 @@ func (j *job) finalizeOne() *job {
 			j.passFailure(final)
 		}
 	}
+	// Only the finalizer sets flags now (attach, start and cancel all
+	// refuse a finalizing job); an atomic OR leaves the counts alone.
+	set := stFinal | j.notifiedIfNoHandlers()
+	j.state.Or(set)
+	return j.afterFinal(s|set, final)
+}
 
-	// Only the finalizer writes the word now (attach, start and cancel
-	// all refuse a finalizing job), so an atomic OR is enough.
-	j.state.Or(stFinal)
-	closeChan(&j.ctxDone)
+// afterFinal completes the finalization of j, whose word s (before stFinal)
+// had final cause final: close the context; run the handlers; close Done;
+// detach from the parent. It returns the parent when this left it
+// finalizing.
+func (j *job) afterFinal(s uint64, final error) *job {
+	j.closeDone(false)
 
 	// Close the list and run what it held: first the cancelling kind
 	// (never run if the job never cancelled), then the completion
-	// handlers, each group in registration order.
-	var buf [16]*node
-	nodes := collect(j.head.Swap(closedList), buf[:0], isHandler)
-	var root error
-	if s&stCancelled != 0 {
-		root = j.fin.Load().root
-	}
-	for _, n := range nodes {
-		if n.kind != nodeCompletion && n.claim() {
-			j.run(n, root)
+	// handlers, each group in registration order. An empty list is left
+	// open (most jobs have no handler: this saves a swap): a registrant
+	// that pushes onto it sees stFinal and runs its handler itself.
+	if h := j.head.Load(); h != nil {
+		h = j.head.Swap(closedList)
+		var buf [16]*node
+		nodes := collect(h, buf[:0], isHandler)
+		var root error
+		if s&stCancelled != 0 {
+			root = j.fin.Load().root
+		}
+		for _, n := range nodes {
+			if n.kind != nodeCompletion && n.claim() {
+				j.run(n, root)
+			}
+		}
+		for _, n := range nodes {
+			if n.kind == nodeCompletion && n.claim() {
+				j.run(n, final)
+			}
 		}
 	}
-	for _, n := range nodes {
-		if n.kind == nodeCompletion && n.claim() {
-			j.run(n, final)
-		}
+	if s&stNotified == 0 {
+		j.state.Or(stNotified)
 	}
-	closeChan(&j.done)
+	j.closeDone(true)
 
 	if p := j.parent; p != nil {
-		j.asChild.retire()
-		if finalizing(p.state.Add(releaseHold)) {
+		// One atomic add on the parent: release the hold and count the
+		// node dead (a child's node is dead once the child is final).
+		ps := p.state.Add(childDone)
+		p.maybeClean(ps)
+		if finalizing(ps) {
 			return p
 		}
 	}
@@ -74,13 +96,13 @@ func isHandler(n *node) bool { return n.kind != nodeChild }
 // to the exception handler when no parent handles it (rule 9).
 func (j *job) passFailure(final error) {
 	handled := false
-	if p := j.parent; p != nil && j.flags&fScoped == 0 && p.flags&fSupervisor == 0 {
+	if p := j.parent; p != nil && j.asChild.flags&fScoped == 0 && p.asChild.flags&fSupervisor == 0 {
 		// The parent de-duplicates: it may hold the root already.
 		p.cancel(final, cmFailure)
-		handled = p.flags&fHandles != 0
+		handled = p.asChild.flags&fHandles != 0
 	}
-	if !handled && j.flags&fReports != 0 {
-		reportException(j.ctx, final)
+	if !handled && j.asChild.flags&fReports != 0 {
+		reportException(j.context(), final)
 	}
 }
 

@@ -15,12 +15,14 @@ import (
 type jobContext job
 
 // Deadline returns the deadline of the context the job was created from.
-func (c *jobContext) Deadline() (time.Time, bool) { return c.ctx.Deadline() }
+func (c *jobContext) Deadline() (time.Time, bool) { return (*job)(c).context().Deadline() }
 
 // Done returns a channel closed when the job starts cancelling, fails or
 // completes — after the state changed, so a body that sees it closed sees
 // IsActive false.
-func (c *jobContext) Done() <-chan struct{} { return lazyChan(&c.ctxDone) }
+func (c *jobContext) Done() <-chan struct{} {
+	return (*job)(c).lazyChan(stCancelled|stFinal, false)
+}
 
 // Err returns nil while the job is New, Active or Completing; then
 // context.DeadlineExceeded when a deadline caused the cancellation, else
@@ -33,7 +35,7 @@ func (c *jobContext) Err() error {
 	// Done is closed right after the flag is set, before any handler
 	// runs; wait for that, as cancelCtx.Err does, so that a non-nil Err
 	// always comes with a closed Done.
-	<-lazyChan(&c.ctxDone)
+	<-c.Done()
 	if s&stCancelled != 0 && errorsIs(c.fin.Load().root, context.DeadlineExceeded) {
 		return context.DeadlineExceeded
 	}
@@ -52,7 +54,7 @@ func (c *jobContext) Value(key any) any {
 			return c.causeContext()
 		}
 	}
-	return c.ctx.Value(key)
+	return (*job)(c).context().Value(key)
 }
 
 // String describes the context, e.g. "Job#3{Active}.Context".
@@ -66,8 +68,8 @@ func (c *jobContext) String() string { return (*job)(c).String() + ".Context" }
 // reports whether it stopped f from running.
 func (c *jobContext) AfterFunc(f func()) (stop func() bool) {
 	j := (*job)(c)
-	n := &node{kind: nodeAfterFunc, owner: j, f: f}
-	if now, _ := j.registerCancelKind(n); now {
+	n := newHandler(j, nodeAfterFunc, func(error) { f() })
+	if now, _ := j.registerCancelKind(&n.node); now {
 		go f() // ends when f returns: f is a context's cancel function
 	}
 	return n.dispose
@@ -91,7 +93,8 @@ func (c *jobContext) causeContext() any {
 	if c.Err() == nil {
 		return nil
 	}
-	if sh := j.shadow.Load(); sh != nil && (sh.final || !j.IsCompleted()) {
+	x := j.extras()
+	if sh := x.shadow.Load(); sh != nil && (sh.final || !j.IsCompleted()) {
 		return sh.cc
 	}
 	final := j.IsCompleted()
@@ -102,7 +105,7 @@ func (c *jobContext) causeContext() any {
 	ctx, stop := context.WithCancelCause(context.Background())
 	stop(cause)
 	sh := &shadowCtx{cc: ctx.Value(cancelCtxKey), final: final}
-	j.shadow.Store(sh)
+	x.shadow.Store(sh)
 	return sh.cc
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Job is a unit of work with a lifecycle: a node of the job tree. It is
@@ -95,33 +96,50 @@ type DisposableHandle interface{ Dispose() }
 
 // The state word of a job packs four flags and a count:
 //
-//	bit 0      stStarted    left New (set at creation unless lazy)
+//	bit 0      stNew        not started: a Lazy job in New (zero for others,
+//	                        so that a new job's word needs no initial store)
 //	bit 1      stCancelled  a root cause is published in fin: Cancelling or Cancelled
 //	bit 2      stCompleting the job's own work is done (body returned,
 //	                        Complete/Fail called, body-less job cancelled,
 //	                        or a New job cancelled: its body will never run)
 //	bit 3      stFinal      Cancelled or Completed
-//	bits 4..63 holds        attached children not yet final, plus short
+//	bit 4      stNotified   final and the completion handlers have run:
+//	                        Done is (being) closed, Join returns
+//	bits 5..33  holds       attached children not yet final, plus short
 //	                        holds taken by cancellation while it publishes
 //	                        its cause
+//	bits 34..63 dead        disposed nodes still linked in the handler
+//	                        list (see list.go); kept in this word so that a
+//	                        finishing child touches its parent with a
+//	                        single atomic add (release its hold, count its
+//	                        node dead)
 //
 // A job is finalizing when stCompleting is set, holds is zero and stFinal is
 // not: the single goroutine whose atomic operation produced that word is the
 // finalizer. From then on nothing else changes the word (attaching, starting
 // and cancelling are refused), so the finalizer sets stFinal alone.
 const (
-	stStarted    uint64 = 1 << 0
+	stNew        uint64 = 1 << 0
 	stCancelled  uint64 = 1 << 1
 	stCompleting uint64 = 1 << 2
 	stFinal      uint64 = 1 << 3
-	holdShift           = 4
+	stNotified   uint64 = 1 << 4
+	holdShift           = 5
 	oneHold      uint64 = 1 << holdShift
 	releaseHold         = ^(oneHold - 1) // added to the word, subtracts oneHold
+	holdMask     uint64 = (1<<29 - 1) << holdShift
+	deadShift           = 34
+	oneDead      uint64 = 1 << deadShift
+	childDone           = oneDead - oneHold // added to a parent's word when a child is final
 )
+
+// holdsOf and deadOf decode the counts of a state word.
+func holdsOf(s uint64) uint64 { return (s & holdMask) >> holdShift }
+func deadOf(s uint64) uint64  { return s >> deadShift }
 
 // finalizing reports whether the word s is that of a finalizing job.
 func finalizing(s uint64) bool {
-	return s&(stCompleting|stFinal) == stCompleting && s>>holdShift == 0
+	return s&(stCompleting|stFinal) == stCompleting && s&holdMask == 0
 }
 
 // closed reports whether a job in word s refuses new children and new
@@ -137,34 +155,44 @@ const (
 	fBodyless                     // no body: cancelling it completes its own work
 )
 
-// job is the implementation of [Job] and [CompletableJob].
+// job is the implementation of [Job] and [CompletableJob]. It is 64 bytes,
+// one cache line, because one is allocated per Launch and its memory moves
+// between the launching goroutine's core and the body's: what only some
+// jobs need (a context of its own, channels, a name, cleaning state) lives
+// in a lazily made [extra].
 type job struct {
-	// state is the packed state word described above. Every transition is
-	// a CAS loop on it (or an atomic add of a hold), retried when another
-	// transition got in first.
-	state atomic.Uint64
-	flags uint8 // immutable
+	// asChild is this job's node in its parent's list. It is the first
+	// field, so that a child node converts back to its job (childOf). It
+	// also carries the job's flags.
+	asChild node
 
-	// Immutable after creation.
-	parent *job                        // nil for a root
-	ctx    context.Context             // the context the job was created from
-	body   func(context.Context) error // nil for a body-less or scope job
-	name   string                      // from Named; "" if none
+	// state is the packed state word described above. Every transition is
+	// a CAS loop on it (or an atomic add), retried when another transition
+	// got in first.
+	state atomic.Uint64
 
 	// head is the top of the handler list (see list.go): nil when empty,
 	// closedList once the job is final.
 	head atomic.Pointer[node]
-	// listLen counts pushed nodes not yet unlinked, listDead the disposed
-	// ones among them; both are approximate while pushes and a cleaning
-	// pass race, and only steer when to clean.
-	listLen, listDead atomic.Int32
-	// cleaning is set while a cleaning pass runs (at most one at a time).
-	cleaning atomic.Bool
 
 	// fin holds the causes; nil until the first cancellation publishes its
 	// root cause (always before stCancelled is set), then fixed.
 	fin atomic.Pointer[finishing]
+	// extra is nil until the job needs one; set once by CAS (see extras),
+	// or before the job is published.
+	extra atomic.Pointer[extra]
 
+	// Immutable after creation.
+	parent *job                        // nil for a root
+	body   func(context.Context) error // nil for a body-less job
+}
+
+// extra holds what only some jobs need.
+type extra struct {
+	// ctx is the context the job was created from, unless it was its
+	// parent's own context (then nil: see job.context). Immutable.
+	ctx  context.Context
+	name string // from Named; immutable
 	// done is the channel of Job.Done (chan struct{}), made lazily and
 	// closed by the finalizer after the completion handlers ran.
 	done atomic.Value
@@ -176,10 +204,36 @@ type job struct {
 	shadow atomic.Pointer[shadowCtx]
 	// id is assigned from a global counter by the first String call.
 	id atomic.Uint64
-
-	// asChild is this job's node in its parent's list.
-	asChild node
+	// cleaning is set while a cleaning pass of the list runs (at most one
+	// at a time); cleanAt is the number of live nodes the last pass left,
+	// below which dead nodes are not worth a pass. Both only steer
+	// cleaning.
+	cleaning atomic.Bool
+	cleanAt  atomic.Uint32
 }
+
+// extras returns j's extra, making it on first use.
+func (j *job) extras() *extra {
+	if x := j.extra.Load(); x != nil {
+		return x
+	}
+	x := new(extra)
+	if j.extra.CompareAndSwap(nil, x) {
+		return x
+	}
+	return j.extra.Load()
+}
+
+// name returns the job's name, "" if none.
+func (j *job) name() string {
+	if x := j.extra.Load(); x != nil {
+		return x.name
+	}
+	return ""
+}
+
+// childOf returns the job whose asChild node n is.
+func childOf(n *node) *job { return (*job)(unsafe.Pointer(n)) }
 
 // finishing records the causes of a cancelled job.
 type finishing struct {
@@ -219,7 +273,7 @@ func stateOf(s uint64) State {
 		return Completed
 	case s&stCancelled != 0:
 		return Cancelling
-	case s&stStarted == 0:
+	case s&stNew != 0:
 		return New
 	case s&stCompleting != 0:
 		return Completing
@@ -230,7 +284,7 @@ func stateOf(s uint64) State {
 
 // IsActive implements [Job].
 func (j *job) IsActive() bool {
-	return j.state.Load()&(stStarted|stCancelled|stFinal) == stStarted
+	return j.state.Load()&(stNew|stCancelled|stFinal) == 0
 }
 
 // IsCompleted implements [Job].
@@ -251,7 +305,7 @@ func (j *job) Parent() Job {
 func (j *job) Children() iter.Seq[Job] {
 	return func(yield func(Job) bool) {
 		for _, n := range collect(j.head.Load(), nil, isLiveChild) {
-			if !yield(n.child) {
+			if !yield(childOf(n)) {
 				return
 			}
 		}
@@ -259,7 +313,7 @@ func (j *job) Children() iter.Seq[Job] {
 }
 
 // isLiveChild keeps the nodes of children that are not final.
-func isLiveChild(n *node) bool { return n.kind == nodeChild && !n.child.IsCompleted() }
+func isLiveChild(n *node) bool { return n.kind == nodeChild && !childOf(n).IsCompleted() }
 
 // Cause implements [Job].
 func (j *job) Cause() error {
@@ -283,21 +337,22 @@ func (j *job) rootCause() error {
 }
 
 // Done implements [Job].
-func (j *job) Done() <-chan struct{} { return lazyChan(&j.done) }
+func (j *job) Done() <-chan struct{} { return j.lazyChan(stNotified, true) }
 
 // Context implements [Job].
 func (j *job) Context() context.Context { return (*jobContext)(j) }
 
 // String implements [Job].
 func (j *job) String() string {
-	id := j.id.Load()
+	x := j.extras()
+	id := x.id.Load()
 	if id == 0 {
-		j.id.CompareAndSwap(0, nextID.Add(1))
-		id = j.id.Load()
+		x.id.CompareAndSwap(0, nextID.Add(1))
+		id = x.id.Load()
 	}
 	s := "Job"
-	if j.name != "" {
-		s += "(" + j.name + ")"
+	if x.name != "" {
+		s += "(" + x.name + ")"
 	}
 	return s + "#" + itoa(int(id)) + "{" + j.State().String() + "}"
 }
@@ -313,18 +368,42 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// lazyChan returns the channel in v, making it on first use. A channel made
-// here races with closeChan by CAS: either closeChan finds it and closes
-// it, or this CAS fails and returns the closed channel closeChan stored.
-func lazyChan(v *atomic.Value) chan struct{} {
+// lazyChan returns the job's Done channel (job true) or its context's,
+// making it on first use. A channel made here races with closeChan: the
+// maker installs it by CAS and then reads the state word; the closer sets
+// the state, then swaps the channel out. One of them sees the other, and
+// the swap makes the close happen once.
+func (j *job) lazyChan(when uint64, job bool) chan struct{} {
+	x := j.extras()
+	v := &x.ctxDone
+	if job {
+		v = &x.done
+	}
 	if c := v.Load(); c != nil {
 		return c.(chan struct{})
 	}
 	c := make(chan struct{})
-	if v.CompareAndSwap(nil, c) {
-		return c
+	if !v.CompareAndSwap(nil, c) {
+		return v.Load().(chan struct{})
 	}
-	return v.Load().(chan struct{})
+	if j.state.Load()&when != 0 {
+		closeChan(v) // the closer may have looked before c was there
+	}
+	return c
+}
+
+// closeDone closes the job's Done channel (job true) or its context's, if
+// one was made; lazyChan closes one made later.
+func (j *job) closeDone(job bool) {
+	x := j.extra.Load()
+	if x == nil {
+		return
+	}
+	if job {
+		closeChan(&x.done)
+	} else {
+		closeChan(&x.ctxDone)
+	}
 }
 
 // closeChan closes the channel in v, if one was made, and leaves closedChan

@@ -13,8 +13,8 @@ func (j *job) Join(ctx context.Context) error {
 	if err := ctxError(ctx); err != nil {
 		return err
 	}
-	if j.IsCompleted() {
-		return nil
+	if j.state.Load()&stNotified != 0 {
+		return nil // complete, and its completion handlers have run
 	}
 	if err := j.checkCycle(ctx); err != nil {
 		return err

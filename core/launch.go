@@ -66,19 +66,25 @@ func newJob(ctx context.Context, flags uint8, name string, lazy bool, body func(
 	parent := jobOf(ctx)
 	if flags&fBodyless != 0 && flags&fSupervisor == 0 && parent != nil {
 		// A body-less job handles failures if some job above it does.
-		flags |= parent.flags & fHandles
+		flags |= parent.asChild.flags & fHandles
 	}
-	j := &job{flags: flags, ctx: ctx, body: body, name: name}
+	j := &job{body: body}
 	j.asChild.kind = nodeChild
-	j.asChild.child = j
-	if !lazy {
-		j.state.Store(stStarted)
+	j.asChild.flags = flags
+	if name != "" || !impliedContext(ctx, parent) {
+		// Only what the parent's context cannot tell needs an extra.
+		j.extra.Store(&extra{name: name, ctx: ctx})
+	}
+	if lazy {
+		j.state.Store(stNew)
 	}
 	if parent != nil {
 		j.parent = parent
-		j.asChild.owner = parent
 		if !parent.attach(j) {
-			j.parent, j.asChild.owner = nil, nil
+			j.parent = nil // not attached: a root after all
+			if x := j.extra.Load(); x == nil {
+				j.extra.Store(&extra{ctx: ctx})
+			}
 			j.cancel(parent.causeForLateChild(), 0)
 			return j
 		}
@@ -89,19 +95,23 @@ func newJob(ctx context.Context, flags uint8, name string, lazy bool, body func(
 
 // attach makes c a child of p, starting p if it is New. It fails, leaving c
 // alone, when p is cancelling, final or finalizing.
+//
+// The child is counted first (so that p cannot finalize without it), then
+// its node is pushed. A cancellation of p that set stCancelled before the
+// push may have walked the list without the node: the word is read again
+// after the push, and whoever claims the node — this call or p's walk —
+// cancels c. (Pushing first would let p's walk find, and finalize, a child
+// that was never counted.)
 func (p *job) attach(c *job) bool {
 	for {
 		s := p.state.Load()
 		if s&stCancelled != 0 || closed(s) {
 			return false
 		}
-		ns := s + oneHold
-		if s&stStarted == 0 {
-			ns |= stStarted // a child starts its lazy parent
-		}
+		ns := (s + oneHold) &^ stNew // a child starts its lazy parent
 		// CAS: count the child; retry if the word changed.
 		if p.state.CompareAndSwap(s, ns) {
-			if s&stStarted == 0 {
+			if s&stNew != 0 {
 				go p.runBody() // ends when the body returns
 			}
 			break
@@ -109,7 +119,6 @@ func (p *job) attach(c *job) bool {
 	}
 	// Cannot fail: p is not final while it counts c.
 	p.push(&c.asChild)
-	// If p started cancelling meanwhile, its walk may have missed c.
 	if p.state.Load()&stCancelled != 0 && c.asChild.claim() {
 		c.cancel(causeForChild(p.rootCause()), 0)
 	}
@@ -128,11 +137,11 @@ func (p *job) causeForLateChild() error {
 // watch cancels j when ctx is done, if ctx can be done on its own: when it
 // is neither the parent's context nor shares its Done channel.
 func (j *job) watch(ctx context.Context, parent *job) {
-	if parent != nil && ctx == parent.Context() {
+	if isContextOf(ctx, parent) {
 		return // the common case: no other source of cancellation
 	}
 	done := ctx.Done()
-	if done == nil || (parent != nil && done == lazyChan(&parent.ctxDone)) {
+	if done == nil || (parent != nil && done == parent.Context().Done()) {
 		return
 	}
 	if ctx.Err() != nil {
@@ -143,6 +152,34 @@ func (j *job) watch(ctx context.Context, parent *job) {
 	j.InvokeOnCompletion(func(error) { stop() })
 }
 
+// isContextOf reports whether ctx is p's own context (false for a nil p).
+func isContextOf(ctx context.Context, p *job) bool {
+	c, ok := ctx.(*jobContext)
+	return ok && p != nil && (*job)(c) == p
+}
+
+// impliedContext reports whether ctx is what job.context returns for a job
+// with parent p and no ctx of its own: p's context, or, for a root,
+// context.Background().
+func impliedContext(ctx context.Context, p *job) bool {
+	if p == nil {
+		return ctx == context.Background()
+	}
+	return isContextOf(ctx, p)
+}
+
+// context returns the context the job was created from: kept in extra, or,
+// when it was the parent's own context, the parent's.
+func (j *job) context() context.Context {
+	if x := j.extra.Load(); x != nil && x.ctx != nil {
+		return x.ctx
+	}
+	if j.parent != nil {
+		return j.parent.Context()
+	}
+	return context.Background()
+}
+
 // ctxCancellation is the cause of a job cancelled because the context it
 // was created from is done.
 func ctxCancellation(ctx context.Context) error { return cancellationFrom(ctx, "context done") }
@@ -151,11 +188,11 @@ func ctxCancellation(ctx context.Context) error { return cancellationFrom(ctx, "
 func (j *job) Start() bool {
 	for {
 		s := j.state.Load()
-		if s&(stStarted|stCancelled|stCompleting|stFinal) != 0 {
+		if s&stNew == 0 || s&(stCancelled|stCompleting|stFinal) != 0 {
 			return false
 		}
 		// CAS: New → Active; retry if a child was attached meanwhile.
-		if j.state.CompareAndSwap(s, s|stStarted) {
+		if j.state.CompareAndSwap(s, s&^stNew) {
 			go j.runBody() // ends when the body returns
 			return true
 		}

@@ -1,6 +1,9 @@
 package core
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // The handler list.
 //
@@ -45,8 +48,9 @@ const (
 	nodeDisposed               // will never run; dead, to be unlinked
 )
 
-// node is an element of a job's handler list. It is also the
-// [DisposableHandle] that registration returns.
+// node is an element of a job's handler list: the first field of a
+// handler (see handler) or of a child job (its asChild), so that the list
+// holds one pointer type and each kind converts back to its container.
 type node struct {
 	// next is the node pushed before this one. Written before the node is
 	// published, then only by the owner's cleaning pass (which unlinks dead
@@ -55,45 +59,71 @@ type node struct {
 	// state is nodePending until the node is fired or disposed (by CAS).
 	state atomic.Uint32
 	kind  uint8 // immutable
-	owner *job  // the job whose list holds the node; immutable
-	// fn is the handler of completion and cancelling nodes; f the callback
-	// of AfterFunc nodes. Written before publication; cleared by the
-	// goroutine that won the CAS to nodeDisposed, so that a disposed
-	// handler holds no memory. Only the CAS winner touches them afterwards.
-	fn    func(cause error)
-	f     func()
-	child *job // the child of a nodeChild node (the node is embedded in it); immutable
+	// flags are the flags of the job a child node is embedded in (see
+	// job.asChild); kept here, in what would be padding, to keep a job
+	// within one cache line. Immutable.
+	flags uint8
 }
 
+// handler is a node that runs a function: a completion or cancelling
+// handler, or an AfterFunc callback. It is the [DisposableHandle] that
+// registration returns.
+type handler struct {
+	node
+	owner *job // the job whose list holds the handler; immutable
+	// fn is the function. Written before publication; cleared by the
+	// goroutine that won the CAS to nodeDisposed, so that a disposed
+	// handler holds no memory. Only the CAS winner touches it afterwards.
+	fn func(cause error)
+}
+
+// newHandler makes a handler node of kind for j.
+func newHandler(j *job, kind uint8, fn func(error)) *handler {
+	return &handler{node: node{kind: kind}, owner: j, fn: fn}
+}
+
+// handlerOf returns the handler whose node n is (n.kind != nodeChild).
+func handlerOf(n *node) *handler { return (*handler)(unsafe.Pointer(n)) }
+
 // closedList is the head of a list that no longer accepts nodes: the job is
-// final and its handlers have been (or are being) run.
+// final and its handlers have been (or are being) run. (The list of a job
+// that had no node when it became final stays nil: see afterFinal.)
 var closedList = new(node)
 
 // Dispose removes the handler: it will not run. It is idempotent, may be
 // called from inside the handler, and does nothing once the handler ran.
-func (n *node) Dispose() { n.dispose() }
+func (n *handler) Dispose() { n.dispose() }
 
 // dispose moves n to nodeDisposed and reports whether it did so, i.e.
 // whether n was stopped before it ran.
-func (n *node) dispose() bool {
+func (n *handler) dispose() bool {
 	if !n.state.CompareAndSwap(nodePending, nodeDisposed) {
 		return false
 	}
-	n.fn, n.f = nil, nil
+	n.fn = nil
 	n.owner.noteDead()
 	return true
 }
 
+// dead reports whether n is dead: a disposed handler, or the node of a
+// child that is final. Dead nodes are skipped by walks and unlinked by
+// cleaning passes.
+func (n *node) dead() bool {
+	if n.kind == nodeChild {
+		return childOf(n).state.Load()&stFinal != 0
+	}
+	return n.state.Load() == nodeDisposed
+}
+
+// setNext sets the next link of a node that is not yet published: a plain
+// write, ordered before every atomic read of the link by the CAS that
+// publishes the node (an atomic store would cost a full fence per push).
+func (n *node) setNext(h *node) {
+	*(**node)(unsafe.Pointer(&n.next)) = h
+}
+
 // claim moves n from pending to fired; true if the caller must run it.
 func (n *node) claim() bool { return n.state.CompareAndSwap(nodePending, nodeFired) }
-
-// retire marks a child's node dead when the child is final, whether or not
-// the parent's cancellation fired it.
-func (n *node) retire() {
-	if n.state.Swap(nodeDisposed) != nodeDisposed {
-		n.owner.noteDead()
-	}
-}
 
 // noopHandle is returned for a handler that already ran, or never will.
 type noopHandle struct{}
@@ -109,10 +139,9 @@ func (j *job) push(n *node) bool {
 		if h == closedList {
 			return false
 		}
-		n.next.Store(h)
+		n.setNext(h)
 		// CAS head: h → n. A retry is safe: n is not yet visible.
 		if j.head.CompareAndSwap(h, n) {
-			j.listLen.Add(1)
 			return true
 		}
 	}
@@ -123,7 +152,7 @@ func (j *job) push(n *node) bool {
 func collect(h *node, buf []*node, keep func(*node) bool) []*node {
 	start := len(buf)
 	for n := h; n != nil && n != closedList; n = n.next.Load() {
-		if n.state.Load() != nodeDisposed && keep(n) {
+		if !n.dead() && keep(n) {
 			buf = append(buf, n)
 		}
 	}
@@ -134,31 +163,45 @@ func collect(h *node, buf []*node, keep func(*node) bool) []*node {
 	return buf
 }
 
-// noteDead counts a disposed node and starts a cleaning pass once dead nodes
-// are at least half of the list.
-func (j *job) noteDead() {
-	dead := j.listDead.Add(1)
-	if dead >= minCleanup && 2*dead >= j.listLen.Load() {
+// noteDead counts a disposed node dead and cleans the list if it is time.
+func (j *job) noteDead() { j.maybeClean(j.state.Add(oneDead)) }
+
+// maybeClean starts a cleaning pass when the dead nodes counted in the
+// state word s are at least as many as the live ones: the children (holds
+// in s) or the live nodes the last pass left, and at least minCleanup. A
+// pass walks live and dead nodes, and there are at least as many dead as
+// live ones, so its cost is paid for by the disposals that led to it:
+// amortised O(1) per disposal, and never much more than half of the list
+// is dead — a long-lived parent holds memory only for what is alive.
+func (j *job) maybeClean(s uint64) {
+	dead := deadOf(s)
+	if dead < minCleanup || dead < holdsOf(s) {
+		return
+	}
+	if x := j.extra.Load(); x == nil || dead >= uint64(x.cleanAt.Load()) {
 		j.clean()
 	}
 }
 
 // minCleanup is the number of dead nodes below which no cleaning pass runs:
 // a few dead nodes cost less than a walk.
-const minCleanup = 8
+const minCleanup = 32
 
 // clean unlinks the dead nodes of j's list. Only one pass runs at a time;
-// a caller that finds one running returns at once.
+// a caller that finds one running returns at once (the running pass, or
+// the next disposal, does the work).
 func (j *job) clean() {
-	if !j.cleaning.CompareAndSwap(false, true) {
+	x := j.extras()
+	if !x.cleaning.CompareAndSwap(false, true) {
 		return
 	}
-	removed := int32(0)
+	removed, live := uint64(0), uint32(0)
 	var pred *node // nil while cur is the head
 	cur := j.head.Load()
 	for cur != nil && cur != closedList {
 		next := cur.next.Load()
-		if cur.state.Load() != nodeDisposed {
+		if !cur.dead() {
+			live++
 			pred, cur = cur, next
 			continue
 		}
@@ -167,7 +210,7 @@ func (j *job) clean() {
 			if !j.head.CompareAndSwap(cur, next) {
 				// A push got in front (or the list was closed):
 				// start again from the new head.
-				cur = j.head.Load()
+				live, cur = 0, j.head.Load()
 				continue
 			}
 		} else {
@@ -177,7 +220,10 @@ func (j *job) clean() {
 		removed++
 		cur = next
 	}
-	j.listDead.Add(-removed)
-	j.listLen.Add(-removed)
-	j.cleaning.Store(false)
+	// Uncount what was removed. A node disposed but not yet counted can
+	// make the count dip below zero for a moment: the field is the top of
+	// the word, so it wraps without touching the other fields.
+	j.state.Add(-(removed << deadShift))
+	x.cleanAt.Store(live)
+	x.cleaning.Store(false)
 }

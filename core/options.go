@@ -4,7 +4,9 @@ package core
 // a later option overrides an earlier one. Nothing can be reconfigured after
 // the job is created.
 type Option interface {
-	apply(*options)
+	// apply returns o with the option set. It takes and returns a value,
+	// not a pointer, so that building options allocates nothing.
+	apply(o options) options
 }
 
 // options is what [Option]s set. The zero value is the default: start at
@@ -15,16 +17,16 @@ type options struct {
 }
 
 // optionFunc adapts a function to [Option].
-type optionFunc func(*options)
+type optionFunc func(options) options
 
-func (f optionFunc) apply(o *options) { f(o) }
+func (f optionFunc) apply(o options) options { return f(o) }
 
-// buildOptions folds opts over the defaults.
+// buildOptions folds opts over the defaults (the zero options).
 func buildOptions(opts []Option) options {
 	var o options
 	for _, opt := range opts {
 		if opt != nil {
-			opt.apply(&o)
+			o = opt.apply(o)
 		}
 	}
 	return o
@@ -33,8 +35,12 @@ func buildOptions(opts []Option) options {
 // Lazy makes the job start in state New: its body does not run until
 // [Job.Start] or [Job.Join] (or, for a deferred, Await) is called, or a child
 // is attached to it. Cancelling a New job makes it Cancelled at once.
-func Lazy() Option { return optionFunc(func(o *options) { o.lazy = true }) }
+func Lazy() Option {
+	return optionFunc(func(o options) options { o.lazy = true; return o })
+}
 
 // Named gives the job a name, shown by [Job.String] and in the messages of
 // the cancellation errors it creates. It is the CoroutineName of kotlinx.
-func Named(name string) Option { return optionFunc(func(o *options) { o.name = name }) }
+func Named(name string) Option {
+	return optionFunc(func(o options) options { o.name = name; return o })
+}

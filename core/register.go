@@ -5,13 +5,16 @@ func (j *job) InvokeOnCompletion(h func(cause error)) DisposableHandle {
 	if h == nil {
 		panic("core: InvokeOnCompletion called with a nil handler")
 	}
-	n := &node{kind: nodeCompletion, owner: j, fn: h}
-	if j.push(n) {
-		// The finalizer takes the list by swapping the head: it will see n.
+	n := newHandler(j, nodeCompletion, h)
+	if j.push(&n.node) && (j.state.Load()&stFinal == 0 || !n.claim()) {
+		// Pushed before the job was final: the finalizer takes the list
+		// after setting stFinal, and will see n.
 		return n
 	}
+	// Final already: the list was closed, or left open because it was
+	// empty (and then n is claimed above).
 	n.state.Store(nodeFired)
-	j.run(n, j.Cause())
+	j.run(&n.node, j.Cause())
 	return noopHandle{}
 }
 
@@ -22,12 +25,12 @@ func (j *job) InvokeOnCancelling(h func(cause error)) DisposableHandle {
 	}
 	if j.state.Load()&(stCancelled|stFinal) != 0 {
 		// Fast path: already cancelling or final, run at once unstored.
-		j.run(&node{kind: nodeCancelling, fn: h}, j.Cause())
+		j.run(&newHandler(j, nodeCancelling, h).node, j.Cause())
 		return noopHandle{}
 	}
-	n := &node{kind: nodeCancelling, owner: j, fn: h}
-	if now, cause := j.registerCancelKind(n); now {
-		j.run(n, cause)
+	n := newHandler(j, nodeCancelling, h)
+	if now, cause := j.registerCancelKind(&n.node); now {
+		j.run(&n.node, cause)
 		return noopHandle{}
 	}
 	return n
@@ -48,7 +51,11 @@ func (j *job) registerCancelKind(n *node) (now bool, cause error) {
 		n.state.Store(nodeFired)
 		return true, j.Cause()
 	}
-	if j.state.Load()&stCancelled != 0 && n.claim() {
+	s := j.state.Load()
+	if s&(stCancelled|stFinal) != 0 && n.claim() {
+		if s&stFinal != 0 {
+			return true, j.Cause()
+		}
 		return true, j.rootCause()
 	}
 	return false, nil

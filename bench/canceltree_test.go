@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// BenchmarkCancelTree builds a tree of fan-out treeFanOut and depth treeDepth
+// (11,111 nodes, 10,000 leaves), calling Done() on every leaf's context as a
+// waiting task would, then cancels the root and waits until every leaf's
+// Done() channel is closed (W2 of the perf anchors).
+//
+// Besides ns/op (build + cancel), each alternative reports the two phases,
+// timed with time.Now inside the op, per node of the tree:
+//
+//	build-ns/node   creating the nodes and calling Done() on the leaves
+//	cancel-ns/node  from the cancel call until the last leaf's Done() is closed
+func BenchmarkCancelTree(b *testing.B) {
+	runImpls(b, []impl{
+		{"context", benchCancelTreeContext},
+		{"jobtree", jobtree.cancelTree},
+	})
+}
+
+// treePhases accumulates the phase timings of a CancelTree benchmark.
+type treePhases struct {
+	build, cancel time.Duration
+	ops           int
+}
+
+func (p *treePhases) add(build, cancel time.Duration) {
+	p.build += build
+	p.cancel += cancel
+	p.ops++
+}
+
+func (p *treePhases) report(b *testing.B) {
+	if p.ops == 0 {
+		return
+	}
+	per := float64(p.ops) * float64(treeNodes)
+	b.ReportMetric(float64(p.build.Nanoseconds())/per, "build-ns/node")
+	b.ReportMetric(float64(p.cancel.Nanoseconds())/per, "cancel-ns/node")
+}
+
+// waitLeaves blocks until every channel in leaves is closed.
+func waitLeaves(leaves []<-chan struct{}) {
+	for _, done := range leaves {
+		<-done
+	}
+}
+
+// ctxTree is the context.WithCancel tree. Its slices are allocated once and
+// reused by every op, so only the tree itself is measured.
+type ctxTree struct {
+	cancels []context.CancelFunc
+	leaves  []<-chan struct{}
+}
+
+func benchCancelTreeContext(b *testing.B) {
+	t := &ctxTree{
+		cancels: make([]context.CancelFunc, 0, treeNodes),
+		leaves:  make([]<-chan struct{}, 0, treeLeaves),
+	}
+	var phases treePhases
+	b.ReportAllocs()
+	for b.Loop() {
+		phases.add(t.op())
+	}
+	phases.report(b)
+}
+
+func (t *ctxTree) op() (build, cancel time.Duration) {
+	start := time.Now()
+	root, cancelRoot := context.WithCancel(context.Background())
+	t.build(root, treeDepth)
+	built := time.Now()
+	cancelRoot()
+	waitLeaves(t.leaves)
+	end := time.Now()
+	// The children's cancel funcs are no-ops by now; they are kept only so
+	// that nothing is discarded.
+	clear(t.cancels)
+	t.cancels = t.cancels[:0]
+	clear(t.leaves)
+	t.leaves = t.leaves[:0]
+	return built.Sub(start), end.Sub(built)
+}
+
+func (t *ctxTree) build(parent context.Context, depth int) {
+	for range treeFanOut {
+		ctx, cancel := context.WithCancel(parent)
+		t.cancels = append(t.cancels, cancel)
+		if depth == 1 {
+			t.leaves = append(t.leaves, ctx.Done())
+			continue
+		}
+		t.build(ctx, depth-1)
+	}
+}

@@ -1,0 +1,325 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// completableKinds are the two body-less job constructors.
+var completableKinds = []struct {
+	name string
+	make func(ctx context.Context) core.CompletableJob
+}{
+	{"NewJob", core.NewJob},
+	{"NewSupervisorJob", core.NewSupervisorJob},
+}
+
+// TestCompletableJob_Complete ports kotlinx CompletableJobTest.testComplete:
+// a new job is Active, Complete returns true once and completes it at once
+// (API rule 12; kotlinx rules 61, 62).
+func TestCompletableJob_Complete(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			job := kt.make(nil)
+			checkState(t, job, core.Active)
+			if !job.Complete() {
+				t.Fatalf("Complete() = false, want true")
+			}
+			checkState(t, job, core.Completed)
+			if job.Complete() {
+				t.Errorf("second Complete() = true, want false")
+			}
+			if job.Fail(newErr("late")) {
+				t.Errorf("Fail() after Complete() = true, want false")
+			}
+			checkState(t, job, core.Completed)
+			if err := job.Cause(); err != nil {
+				t.Errorf("Cause() = %v, want nil", err)
+			}
+		})
+	}
+}
+
+// TestCompletableJob_Fail ports kotlinx
+// CompletableJobTest.testCompleteWithException: Fail returns true once and
+// makes the job Cancelled with that cause; a second Fail is ignored entirely
+// (API rule 12; kotlinx rules 63, 66).
+func TestCompletableJob_Fail(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			job := kt.make(nil)
+			first, second := newErr("first"), newErr("second")
+			if !job.Fail(first) {
+				t.Fatalf("Fail() = false, want true")
+			}
+			checkState(t, job, core.Cancelled)
+			if job.Fail(second) {
+				t.Errorf("second Fail() = true, want false")
+			}
+			if job.Complete() {
+				t.Errorf("Complete() after Fail() = true, want false")
+			}
+			err := job.Cause()
+			if !errors.Is(err, first) || errors.Is(err, second) || core.IsCancellation(err) {
+				t.Errorf("Cause() = %v, want %v only", err, first)
+			}
+		})
+	}
+}
+
+// TestCompletableJob_CancelCountsAsCompletion checks that after Cancel a
+// body-less job refuses Complete and Fail (API rules 6, 12; kotlinx rule 64).
+func TestCompletableJob_CancelCountsAsCompletion(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			job := kt.make(nil)
+			job.Cancel(nil)
+			checkState(t, job, core.Cancelled)
+			if job.Complete() {
+				t.Errorf("Complete() after Cancel = true, want false")
+			}
+			if job.Fail(newErr("x")) {
+				t.Errorf("Fail() after Cancel = true, want false")
+			}
+			wantCancellation(t, job.Cause())
+		})
+	}
+}
+
+// TestCompletableJob_CompleteWithChildren ports kotlinx
+// CompletableJobTest.testCompleteWithChildren: after Complete the job waits
+// (still active) for its children (API rules 5, 12; kotlinx rule 62).
+func TestCompletableJob_CompleteWithChildren(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			parent := kt.make(nil)
+			child := core.NewJob(parent.Context())
+			if !parent.Complete() {
+				t.Fatalf("Complete() = false, want true")
+			}
+			if parent.Complete() {
+				t.Errorf("second Complete() = true, want false")
+			}
+			checkState(t, parent, core.Completing)
+			if isClosed(parent.Done()) {
+				t.Errorf("Done() closed while a child is active")
+			}
+			if !child.Complete() {
+				t.Fatalf("child.Complete() = false, want true")
+			}
+			checkState(t, child, core.Completed)
+			checkState(t, parent, core.Completed)
+		})
+	}
+}
+
+// TestCompletableJob_AfterCompleteWithChildren checks what a pending Complete
+// still allows: Fail is refused and changes nothing, Cancel still cancels
+// (API rules 6, 12; kotlinx rule 65).
+func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
+	t.Parallel()
+	t.Run("Fail is refused", func(t *testing.T) {
+		t.Parallel()
+		parent := core.NewJob(nil)
+		child := core.NewJob(parent.Context())
+		parent.Complete()
+		if parent.Fail(newErr("late")) {
+			t.Errorf("Fail() after Complete() = true, want false")
+		}
+		checkState(t, parent, core.Completing)
+		checkState(t, child, core.Active)
+		child.Complete()
+		checkState(t, parent, core.Completed)
+		if err := parent.Cause(); err != nil {
+			t.Errorf("Cause() = %v, want nil", err)
+		}
+	})
+	t.Run("Cancel cancels", func(t *testing.T) {
+		t.Parallel()
+		parent := core.NewJob(nil)
+		started := make(chan struct{})
+		child := core.Launch(parent.Context(), blockUntilDone(started))
+		waitChan(t, started, "child to start")
+		parent.Complete()
+		parent.Cancel(nil)
+		if !child.IsCancelled() {
+			t.Errorf("child.IsCancelled() = false after Cancel of its Completing parent, want true")
+		}
+		mustJoin(t, parent)
+		checkState(t, parent, core.Cancelled)
+		wantCancellation(t, parent.Cause())
+	})
+	t.Run("child failure fails", func(t *testing.T) {
+		t.Parallel()
+		rec := newRecorder()
+		parent := core.NewJob(rec.ctx())
+		started := make(chan struct{})
+		release := make(chan struct{})
+		failure := newErr("child")
+		core.Launch(parent.Context(), func(context.Context) error {
+			close(started)
+			hold(t, release)
+			return failure
+		})
+		waitChan(t, started, "child to start")
+		parent.Complete()
+		close(release)
+		mustJoin(t, parent)
+		checkState(t, parent, core.Cancelled)
+		if err := parent.Cause(); !errors.Is(err, failure) {
+			t.Errorf("Cause() = %v, want %v", err, failure)
+		}
+		rec.expectOne(t, failure) // the Launch reports: NewJob does not handle
+	})
+}
+
+// TestCompletableJob_FailCancelsChildrenNotReported ports kotlinx
+// CompletableJobTest.testExceptionIsNotReportedToChildren: Fail cancels the
+// children with a cancellation caused by the failure; the children do not
+// fail and nothing is reported (API rules 6, 9, 12; kotlinx rules 28, 63).
+func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			job := kt.make(rec.ctx())
+			started := make(chan struct{})
+			seen := make(chan error, 1)
+			child := core.Launch(job.Context(), func(ctx context.Context) error {
+				close(started)
+				<-ctx.Done()
+				seen <- context.Cause(ctx)
+				return ctx.Err()
+			})
+			waitChan(t, started, "child to start")
+			failure := newErr("job")
+			if !job.Fail(failure) {
+				t.Fatalf("Fail() = false, want true")
+			}
+			checkState(t, job, core.Cancelling)
+			mustJoin(t, job)
+			checkState(t, job, core.Cancelled)
+			checkState(t, child, core.Cancelled)
+			if err := <-seen; !core.IsCancellation(err) || !errors.Is(err, failure) {
+				t.Errorf("context.Cause(child ctx) = %v, want a cancellation caused by %v", err, failure)
+			}
+			if err := child.Cause(); !core.IsCancellation(err) || !errors.Is(err, failure) {
+				t.Errorf("child.Cause() = %v, want a cancellation caused by %v", err, failure)
+			}
+			if err := job.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
+				t.Errorf("Cause() = %v, want %v", err, failure)
+			}
+			rec.expectNone(t) // body-less jobs never report, the child only was cancelled
+		})
+	}
+}
+
+// TestCompletableJob_FailCancelsParent ports kotlinx
+// JobTest.testJobWithParentCancelException and
+// SupervisorTest.testSupervisorWithParentCancelException: Fail with a
+// failure cancels the parent with it (API rules 7, 12; kotlinx rules 63, 78).
+func TestCompletableJob_FailCancelsParent(t *testing.T) {
+	t.Parallel()
+	for _, kt := range completableKinds {
+		t.Run(kt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			parent := core.NewJob(rec.ctx())
+			sibling := core.NewJob(parent.Context())
+			job := kt.make(parent.Context())
+			failure := newErr("x")
+			job.Fail(failure)
+			checkState(t, job, core.Cancelled)
+			if !parent.IsCancelled() {
+				t.Fatalf("parent.IsCancelled() = false after its child's Fail, want true")
+			}
+			if !sibling.IsCancelled() {
+				t.Errorf("sibling.IsCancelled() = false after its sibling's Fail, want true")
+			}
+			mustJoin(t, parent)
+			if err := parent.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
+				t.Errorf("parent.Cause() = %v, want %v", err, failure)
+			}
+			rec.expectNone(t)
+		})
+	}
+}
+
+// TestCompletableJob_FailWithCancellation checks that Fail with a
+// cancellation error is a normal cancellation: the parent is not touched
+// (API rules 7, 12; kotlinx rules 21, 31).
+func TestCompletableJob_FailWithCancellation(t *testing.T) {
+	t.Parallel()
+	parent := core.NewJob(nil)
+	job := core.NewJob(parent.Context())
+	if !job.Fail(&core.CancellationError{Message: "stop"}) {
+		t.Fatalf("Fail() = false, want true")
+	}
+	checkState(t, job, core.Cancelled)
+	wantCancellation(t, job.Cause())
+	checkState(t, parent, core.Active)
+	parent.Complete()
+	checkState(t, parent, core.Completed)
+}
+
+// TestCompletableJob_ChildFailureCancelsBodylessJob checks that a failing
+// child cancels a root NewJob (which does not handle it), so that a later
+// Complete is refused (API rules 7, 9, 12; kotlinx rule 37;
+// JobExceptionHandlingTest.testChildException).
+func TestCompletableJob_ChildFailureCancelsBodylessJob(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	job := core.NewJob(rec.ctx())
+	failure := newErr("child")
+	child := core.Launch(job.Context(), func(context.Context) error { return failure })
+	mustJoin(t, child)
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	if job.Complete() {
+		t.Errorf("Complete() = true after a child's failure cancelled the job, want false")
+	}
+	if err := job.Cause(); !errors.Is(err, failure) {
+		t.Errorf("Cause() = %v, want %v", err, failure)
+	}
+	rec.expectOne(t, failure)
+}
+
+// TestCompletableJob_NewJobUnderJobHandles ports kotlinx
+// JobExceptionHandlingTest.testExceptionIsNotReported(TripleChain): a NewJob
+// with a handling job above it handles its children's failures
+// (API rule 9; kotlinx rule 37).
+func TestCompletableJob_NewJobUnderJobHandles(t *testing.T) {
+	t.Parallel()
+	for _, depth := range []int{1, 3} {
+		t.Run(map[int]string{1: "single", 3: "triple chain"}[depth], func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			failure := newErr("deep")
+			err := call(t, "Scope", func() error {
+				return core.Scope(rec.ctx(), func(ctx context.Context) error {
+					for range depth {
+						ctx = core.NewJob(ctx).Context()
+					}
+					core.Launch(ctx, func(context.Context) error { return failure })
+					return nil
+				})
+			})
+			if !errors.Is(err, failure) {
+				t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
+			}
+			rec.expectNone(t)
+		})
+	}
+}

@@ -1,0 +1,447 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// ---------------------------------------------------------------------------
+// Error types.
+
+// TestCancellationError checks the error type of cancellations: it is
+// context.Canceled for errors.Is, unwraps to its cause and mentions its
+// message (API: CancellationError; STYLE 7, 9).
+func TestCancellationError(t *testing.T) {
+	t.Parallel()
+	why := newErr("why")
+	tests := []struct {
+		name string
+		err  *core.CancellationError
+	}{
+		{"empty", &core.CancellationError{}},
+		{"message", &core.CancellationError{Message: "stopped by user"}},
+		{"cause", &core.CancellationError{Message: "stopped", Cause: why}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var err error = tt.err
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("errors.Is(%v, context.Canceled) = false, want true", err)
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("errors.Is(%v, context.DeadlineExceeded) = true, want false", err)
+			}
+			if !core.IsCancellation(err) || !core.IsCancellation(fmt.Errorf("wrapped: %w", err)) {
+				t.Errorf("IsCancellation(%v) = false, want true", err)
+			}
+			if got := tt.err.Unwrap(); got != tt.err.Cause {
+				t.Errorf("Unwrap() = %v, want %v", got, tt.err.Cause)
+			}
+			if tt.err.Cause != nil && !errors.Is(err, why) {
+				t.Errorf("errors.Is(%v, cause) = false, want true", err)
+			}
+			if tt.err.Message != "" && !strings.Contains(err.Error(), tt.err.Message) {
+				t.Errorf("Error() = %q, want it to contain %q", err.Error(), tt.err.Message)
+			}
+			if err.Error() == "" {
+				t.Errorf("Error() is empty")
+			}
+		})
+	}
+}
+
+// TestPanicError checks the error type of recovered panics (API: PanicError;
+// STYLE 9).
+func TestPanicError(t *testing.T) {
+	t.Parallel()
+	inner := newErr("inner")
+	withErr := &core.PanicError{Value: inner, Stack: []byte("stack")}
+	if !errors.Is(withErr, inner) || withErr.Unwrap() != error(inner) {
+		t.Errorf("PanicError{Value: err}.Unwrap() = %v, want %v", withErr.Unwrap(), inner)
+	}
+	withStr := &core.PanicError{Value: "boom"}
+	if got := withStr.Unwrap(); got != nil {
+		t.Errorf("PanicError{Value: string}.Unwrap() = %v, want nil", got)
+	}
+	if !strings.Contains(withStr.Error(), "boom") {
+		t.Errorf("Error() = %q, want it to mention the value %q", withStr.Error(), "boom")
+	}
+	if core.IsCancellation(withStr) {
+		t.Errorf("IsCancellation(PanicError) = true, want false")
+	}
+}
+
+// TestIsCancellation checks IsCancellation on a few errors (API).
+func TestIsCancellation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"context.Canceled", context.Canceled, true},
+		{"wrapped context.Canceled", fmt.Errorf("x: %w", context.Canceled), true},
+		{"joined context.Canceled", errors.Join(newErr("a"), context.Canceled), true},
+		{"context.DeadlineExceeded", context.DeadlineExceeded, false},
+		{"plain error", newErr("a"), false},
+		{"CancellationError", &core.CancellationError{}, true},
+	}
+	for _, tt := range tests {
+		if got := core.IsCancellation(tt.err); got != tt.want {
+			t.Errorf("IsCancellation(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Rule 9: uncaught failures.
+
+// TestRule9_ReportedOnceAfterChildrenBeforeJoin checks the timing of a
+// report: once, with the failure, after all children of the reporting job
+// are final, and before Join on it returns (API rule 9; kotlinx rule 42).
+func TestRule9_ReportedOnceAfterChildrenBeforeJoin(t *testing.T) {
+	t.Parallel()
+	failure := newErr("root")
+	release := make(chan struct{})
+	childStarted := make(chan struct{})
+	childCh := make(chan core.Job, 1)
+	var mu sync.Mutex
+	var calls []error
+	var childFinalAtReport []bool
+	handler := func(err error) {
+		c := <-childCh
+		childCh <- c
+		mu.Lock()
+		calls = append(calls, err)
+		childFinalAtReport = append(childFinalAtReport, c.IsCompleted())
+		mu.Unlock()
+	}
+	job := core.Launch(core.WithExceptionHandler(context.Background(), handler), func(ctx context.Context) error {
+		childCh <- core.Launch(ctx, func(context.Context) error {
+			close(childStarted)
+			hold(t, release) // ignores the cancellation
+			return nil
+		})
+		<-childStarted
+		return failure
+	})
+	waitChan(t, childStarted, "child to start")
+	if got := waitLeaves(t, job, core.Active); got != core.Cancelling {
+		t.Fatalf("State() = %v after the body failed, want %v", got, core.Cancelling)
+	}
+	mu.Lock()
+	early := len(calls)
+	mu.Unlock()
+	if early != 0 {
+		t.Errorf("the failure was reported while a child still ran")
+	}
+	close(release)
+	mustJoin(t, job)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 1 || !errors.Is(calls[0], failure) {
+		t.Fatalf("exception handler got %v when Join returned, want exactly one call with %v", calls, failure)
+	}
+	if !childFinalAtReport[0] {
+		t.Errorf("the failure was reported before the child was final")
+	}
+}
+
+// TestRule9_CancellationsNeverReported checks that no kind of cancellation
+// reaches the exception handler (API rule 9; kotlinx rule 41).
+func TestRule9_CancellationsNeverReported(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, ctx context.Context) core.Job
+	}{
+		{"Cancel", func(t *testing.T, ctx context.Context) core.Job {
+			j := core.Launch(ctx, blockUntilDone(nil))
+			j.Cancel(newErr("plain cause"))
+			return j
+		}},
+		{"body returns CancellationError", func(t *testing.T, ctx context.Context) core.Job {
+			return core.Launch(ctx, func(context.Context) error {
+				return &core.CancellationError{Cause: newErr("why")}
+			})
+		}},
+		{"parent cancelled", func(t *testing.T, ctx context.Context) core.Job {
+			p := core.Launch(ctx, blockUntilDone(nil))
+			core.Launch(p.Context(), blockUntilDone(nil))
+			p.Cancel(nil)
+			return p
+		}},
+		{"Fail with CancellationError", func(t *testing.T, ctx context.Context) core.Job {
+			p := core.NewJob(ctx)
+			core.Launch(p.Context(), blockUntilDone(nil))
+			p.Fail(&core.CancellationError{})
+			return p
+		}},
+		{"ctx cancelled", func(t *testing.T, ctx context.Context) core.Job {
+			ctx, stop := context.WithCancelCause(ctx)
+			j := core.Launch(ctx, blockUntilDone(nil))
+			stop(newErr("ctx cause"))
+			return j
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			job := tt.run(t, rec.ctx())
+			mustJoin(t, job)
+			wantCancellation(t, job.Cause())
+			rec.expectNone(t)
+		})
+	}
+}
+
+// TestRule9_HandlingParentSuppressesChildHandler checks that the handler
+// given to a child is ignored when its parent handles the failure: the
+// topmost Launch reports it (API rule 9; kotlinx rule 39).
+func TestRule9_HandlingParentSuppressesChildHandler(t *testing.T) {
+	t.Parallel()
+	rootRec, childRec := newRecorder(), newRecorder()
+	failure := newErr("child")
+	root := core.Launch(rootRec.ctx(), func(ctx context.Context) error {
+		core.Launch(core.WithExceptionHandler(ctx, childRec.handle), func(context.Context) error {
+			return failure
+		})
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	mustJoin(t, root)
+	rootRec.expectOne(t, failure)
+	childRec.expectNone(t)
+}
+
+// TestRule9_ChildOfRootJob ports kotlinx
+// JobExceptionHandlingTest.testChildException and testExceptionIsHandledOnce:
+// a root NewJob does not handle, so its failing Launch child reports once;
+// its other child is only cancelled (API rule 9; kotlinx rules 37, 42).
+func TestRule9_ChildOfRootJob(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	job := core.NewJob(rec.ctx())
+	started := make(chan struct{})
+	j1 := core.Launch(job.Context(), blockUntilDone(started))
+	waitChan(t, started, "first child to start")
+	failure := newErr("x")
+	j2 := core.Launch(job.Context(), func(context.Context) error { return failure })
+	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
+		t.Fatalf("JoinAll(ctx, j1, j2) = %v, want nil", err)
+	}
+	mustJoin(t, job)
+	rec.expectOne(t, failure)
+	checkState(t, job, core.Cancelled)
+	wantCancellation(t, j1.Cause())
+}
+
+// TestRule9_ExceptionOnChildCancellation ports kotlinx
+// JobExceptionHandlingTest.testExceptionOnChildCancellation and
+// testInnerChildException: a grandchild fails while its Launch parent is being
+// cancelled through the root NewJob; the Launch ends with (and reports) the
+// grandchild's failure (API rules 7, 9).
+func TestRule9_ExceptionOnChildCancellation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		cancelRoot func(root core.CompletableJob, cause error)
+	}{
+		{"Cancel", func(root core.CompletableJob, _ error) { root.Cancel(nil) }},
+		{"Fail", func(root core.CompletableJob, cause error) { root.Fail(cause) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			root := core.NewJob(rec.ctx())
+			ioErr, arith := newErr("io"), newErr("arith")
+			grandStarted := make(chan struct{})
+			child := core.Launch(root.Context(), func(ctx context.Context) error {
+				core.Launch(ctx, func(ctx context.Context) error {
+					close(grandStarted)
+					<-ctx.Done()
+					return arith // fails when cancelled
+				})
+				<-grandStarted
+				tt.cancelRoot(root, ioErr)
+				<-ctx.Done()
+				return ctx.Err()
+			})
+			mustJoin(t, child)
+			mustJoin(t, root)
+			got := rec.expectOne(t, arith)
+			if errors.Is(got, ioErr) {
+				t.Errorf("reported %v, want the grandchild's failure without the root's cause", got)
+			}
+			if err := child.Cause(); !errors.Is(err, arith) || core.IsCancellation(err) {
+				t.Errorf("child.Cause() = %v, want %v", err, arith)
+			}
+		})
+	}
+}
+
+// TestRule9_NoHandlerForBodylessAndScopes checks that body-less jobs and
+// scopes never report: their failure lives in Cause() or is returned
+// (API rules 9, 13).
+func TestRule9_NoHandlerForBodylessAndScopes(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("x")
+	job := core.NewJob(rec.ctx())
+	job.Fail(failure)
+	sup := core.NewSupervisorJob(rec.ctx())
+	sup.Fail(failure)
+	err := call(t, "Scope", func() error {
+		return core.Scope(rec.ctx(), func(context.Context) error { return failure })
+	})
+	if !errors.Is(err, failure) {
+		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
+	}
+	err = call(t, "SupervisorScope", func() error {
+		return core.SupervisorScope(rec.ctx(), func(context.Context) error { return failure })
+	})
+	if !errors.Is(err, failure) {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
+	}
+	rec.expectNone(t)
+}
+
+// TestRule9_AggregateIsReported checks that the handler receives the final,
+// aggregated error (API rules 7, 9; kotlinx rule 42).
+func TestRule9_AggregateIsReported(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	e1, e2 := newErr("1"), newErr("2")
+	started := make(chan struct{})
+	release := make(chan struct{})
+	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		core.Launch(ctx, func(context.Context) error {
+			close(started)
+			hold(t, release)
+			return e2
+		})
+		<-started
+		core.Launch(ctx, func(context.Context) error { return e1 })
+		<-ctx.Done()
+		close(release)
+		return ctx.Err()
+	})
+	mustJoin(t, job)
+	checkAggregate(t, "reported error", rec.expectOne(t, e1), e1, e2)
+}
+
+// TestRule9_DefaultHandlerLogs checks that without WithExceptionHandler an
+// uncaught failure is logged with log/slog (API rule 9). It replaces the
+// default slog logger, so it does not run in parallel.
+func TestRule9_DefaultHandlerLogs(t *testing.T) {
+	logs := captureSlog(t)
+	failure := newErr("unhandled in default handler test")
+	job := core.Launch(context.Background(), func(context.Context) error { return failure })
+	mustJoin(t, job)
+	if got := logs.String(); !strings.Contains(got, failure.Error()) {
+		t.Errorf("slog output = %q, want it to contain %q", got, failure.Error())
+	}
+}
+
+// TestRule9_PanickingExceptionHandler checks that a panicking exception
+// handler is recovered and logged, and the job still completes (API rule 9).
+// It replaces the default slog logger, so it does not run in parallel.
+func TestRule9_PanickingExceptionHandler(t *testing.T) {
+	logs := captureSlog(t)
+	var calls atomic.Int32
+	ctx := core.WithExceptionHandler(context.Background(), func(error) {
+		calls.Add(1)
+		panic("handler exploded")
+	})
+	job := core.Launch(ctx, func(context.Context) error { return newErr("x") })
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	if got := calls.Load(); got != 1 {
+		t.Errorf("exception handler called %d times, want 1", got)
+	}
+	if got := logs.String(); !strings.Contains(got, "handler exploded") {
+		t.Errorf("slog output = %q, want it to mention the handler's panic", got)
+	}
+}
+
+// captureSlog makes the default slog logger write to a buffer until the test
+// ends.
+func captureSlog(t *testing.T) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return buf
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRule9_CancelledParent ports kotlinx
+// JobExceptionHandlingTest.testCancelledParent: a Launch under a failed
+// parent never runs and reports nothing (API rules 4, 9).
+func TestRule9_CancelledParent(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	parent := core.NewJob(rec.ctx())
+	parent.Fail(newErr("parent"))
+	var ran atomic.Bool
+	job := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return newErr("child") })
+	mustJoin(t, job)
+	if ran.Load() {
+		t.Errorf("body ran under a failed parent")
+	}
+	rec.expectNone(t)
+}
+
+// TestRule9_NestedExceptionHandlersInScope checks that a failure inside a
+// scope's tree is returned by the scope and reported to nobody, even with
+// handlers on the children's contexts (API rules 9, 13; kotlinx rule 40).
+func TestRule9_NestedExceptionHandlersInScope(t *testing.T) {
+	t.Parallel()
+	outer, inner := newRecorder(), newRecorder()
+	failure := newErr("x")
+	err := call(t, "Scope", func() error {
+		return core.Scope(outer.ctx(), func(ctx context.Context) error {
+			core.Launch(core.WithExceptionHandler(ctx, inner.handle), func(ctx context.Context) error {
+				core.Launch(ctx, func(context.Context) error { return failure })
+				return nil
+			})
+			return nil
+		})
+	})
+	if !errors.Is(err, failure) {
+		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
+	}
+	outer.expectNone(t)
+	inner.expectNone(t)
+}

@@ -1,0 +1,1194 @@
+package core_test
+
+// Hammer tests: many short rounds, each racing every CAS-based path of one
+// job (Cancel, Complete, Fail, child attachment, handler registration and
+// Dispose) from goroutines released together, then checking the invariants
+// of the API contract once everything is joined (API rules 1, 4–7, 9, 10,
+// 12, 15; STYLE point 19).
+//
+// The helpers of this file (stress*) are shared with memory_test.go and
+// alloc_test.go, and are self-contained so that these files do not depend on
+// the helpers of the other test files.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// stressTimeout bounds every wait of the stress, memory and allocation
+// tests: a wait that takes longer is a hang, and the test fails with a dump
+// of all goroutines.
+const stressTimeout = 30 * time.Second
+
+// stressWaitLimit is stressTimeout, shortened so that the test fails with a
+// dump before the test binary's own -timeout kills it.
+func stressWaitLimit(t testing.TB) time.Duration {
+	d := stressTimeout
+	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := tt.Deadline(); ok {
+			if left := time.Until(dl) - 2*time.Second; left < d {
+				d = max(left, time.Second)
+			}
+		}
+	}
+	return d
+}
+
+// stressDump returns the stacks of all goroutines.
+func stressDump() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// stressWait waits until ch is closed, or fails the test with a goroutine
+// dump after stressTimeout.
+func stressWait(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		return
+	default:
+	}
+	timer := time.NewTimer(stressWaitLimit(t))
+	defer timer.Stop()
+	select {
+	case <-ch:
+	case <-timer.C:
+		t.Fatalf("timed out after %v waiting for %s\n%s", stressWaitLimit(t), what, stressDump())
+	}
+}
+
+// stressWaitGroup waits for wg like stressWait waits for a channel.
+func stressWaitGroup(t testing.TB, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { // ends when wg's goroutines have all returned
+		wg.Wait()
+		close(done)
+	}()
+	stressWait(t, done, what)
+}
+
+// stressGo runs f on a new goroutine counted by wg.
+func stressGo(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() { // ends when f returns
+		defer wg.Done()
+		f()
+	}()
+}
+
+// stressClosed reports whether ch is closed right now.
+func stressClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// stressFlags is the (IsActive, IsCompleted, IsCancelled) triple of rule 1.
+type stressFlags struct{ active, completed, cancelled bool }
+
+// stressFlagTable is rule 1's table.
+var stressFlagTable = map[core.State]stressFlags{
+	core.New:        {false, false, false},
+	core.Active:     {true, false, false},
+	core.Completing: {true, false, false},
+	core.Cancelling: {false, false, true},
+	core.Cancelled:  {false, true, true},
+	core.Completed:  {false, true, false},
+}
+
+// stressFinalState returns a description of what is wrong with the final
+// state of j (which the caller saw complete), or "" if nothing is: the state
+// is final, the flags follow rule 1's table, Cause is nil iff Completed,
+// Done is closed, Join returns nil, and Parent and Children are empty.
+func stressFinalState(j core.Job) string {
+	var bad []string
+	st := j.State()
+	if st != core.Cancelled && st != core.Completed {
+		bad = append(bad, fmt.Sprintf("State() = %v, want Cancelled or Completed", st))
+	}
+	if got, want := (stressFlags{j.IsActive(), j.IsCompleted(), j.IsCancelled()}), stressFlagTable[st]; got != want {
+		bad = append(bad, fmt.Sprintf("(IsActive, IsCompleted, IsCancelled) = %v, want %v for %v", got, want, st))
+	}
+	if cause := j.Cause(); (cause == nil) != (st == core.Completed) {
+		bad = append(bad, fmt.Sprintf("Cause() = %v in state %v, want nil iff Completed", cause, st))
+	}
+	if !stressClosed(j.Done()) {
+		bad = append(bad, "Done() not closed")
+	}
+	if !stressClosed(j.Context().Done()) {
+		bad = append(bad, "Context().Done() not closed")
+	}
+	if err := j.Join(context.Background()); err != nil {
+		bad = append(bad, fmt.Sprintf("Join(ctx) = %v, want nil", err))
+	}
+	if p := j.Parent(); p != nil {
+		bad = append(bad, fmt.Sprintf("Parent() = %v, want nil once complete", p))
+	}
+	for c := range j.Children() {
+		bad = append(bad, fmt.Sprintf("Children() yields %v, want none once complete", c))
+	}
+	return strings.Join(bad, "; ")
+}
+
+// stressSeed returns the seed of a randomised test: $JOBTREE_SEED when set
+// (to replay a failure), else a fresh one. The test logs it.
+func stressSeed(t *testing.T) uint64 {
+	t.Helper()
+	if s := os.Getenv("JOBTREE_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("JOBTREE_SEED=%q: %v", s, err)
+		}
+		return seed
+	}
+	return rand.Uint64()
+}
+
+// stressRounds scales a round count down under -short.
+func stressRounds(n int) int {
+	if testing.Short() {
+		return max(n/10, 10)
+	}
+	return n
+}
+
+// hammerRounds is the number of rounds of TestHammer_JobRaces: about 1.5 s
+// with -race on two cores (the other hammers run a fixed share of it).
+const hammerRounds = 4000
+
+// Handler kinds of the hammer.
+const (
+	onCompletion = iota
+	onCancelling
+)
+
+// Dispose modes of a handler registered by a hammer racer.
+const (
+	keepHandle    = iota // never disposed: must run exactly once
+	disposeHere          // disposed by the registering goroutine
+	disposeTwice         // disposed twice by the registering goroutine
+	disposeThere         // disposed by another goroutine
+	disposeBoth          // disposed by two other goroutines at once
+	disposeInside        // disposed from inside the handler itself
+	numDisposeModes
+)
+
+// hammerHandler is a registered handler and what happened to it.
+type hammerHandler struct {
+	name string
+	kind int
+	on   core.Job
+	// early is set for handlers disposed before anything could move the job
+	// towards completion (Dispose happened-before completion): they must
+	// never run.
+	early bool
+	// runs counts the handler's calls.
+	runs atomic.Int32
+	// disposed is set just before the first Dispose call: a handler whose
+	// Dispose was called may have run at most once, one never disposed
+	// exactly once.
+	disposed atomic.Bool
+	// handle is what InvokeOn* returned; nil until it returned.
+	handle atomic.Pointer[core.DisposableHandle]
+}
+
+// dispose disposes h, n times. The caller got h after its registration
+// returned.
+func (h *hammerHandler) dispose(n int) {
+	h.disposed.Store(true)
+	hd := *h.handle.Load()
+	for range n {
+		hd.Dispose()
+	}
+}
+
+// hammerRound is the shared record of one round.
+type hammerRound struct {
+	name string // "round N" for messages
+	job  core.Job
+
+	mu       sync.Mutex
+	problems []stressProblem  // invariant violations seen by racers and handlers
+	handlers []*hammerHandler // every handler registered on the job or a child
+	kids     []core.Job       // every child created from job.Context()
+	grand    map[core.Job]core.Job // a child's child, if it has one
+	failures []error          // failures that must be in the job's final cause
+	kidFails []kidFailure     // children that Fail made fail
+	reports  []error          // what the exception handler got
+
+	cancelCalled atomic.Bool  // some racer called Cancel (set before the call)
+	completeWins atomic.Int32 // Complete calls that returned true
+	failWins     atomic.Int32 // Fail calls (on the job) that returned true
+	bodyResult   atomic.Int32 // what a Launch body returned: one of body*
+}
+
+// kidFailure is a child failed with err by CompletableJob.Fail.
+type kidFailure struct {
+	kid core.Job
+	err error
+}
+
+// What a round's Launch body returned.
+const (
+	bodyRunning = iota // not returned (or never ran)
+	bodyNil            // returned nil
+	bodyFailed         // returned its failure
+	bodyGaveUp         // returned its own cancellation
+	bodyEchoed         // returned ctx.Err() after ctx was done (not a plan choice)
+)
+
+func (r *hammerRound) problem(format string, args ...any) {
+	r.mu.Lock()
+	r.problems = append(r.problems, stressProblem{format, fmt.Sprintf(format, args...)})
+	r.mu.Unlock()
+}
+
+// stressProblem is an invariant violation: kind is its format string, so
+// that a test can count each kind over many rounds.
+type stressProblem struct{ kind, text string }
+
+// stressTally counts the problems of many rounds by kind, keeping the first
+// example of each.
+type stressTally struct {
+	order []string
+	count map[string]int
+	first map[string]string
+}
+
+func (ty *stressTally) add(where string, problems []stressProblem) {
+	if ty.count == nil {
+		ty.count, ty.first = make(map[string]int), make(map[string]string)
+	}
+	seen := make(map[string]bool)
+	for _, p := range problems {
+		if seen[p.kind] {
+			continue // count rounds, not repeats within a round
+		}
+		seen[p.kind] = true
+		if ty.count[p.kind] == 0 {
+			ty.order = append(ty.order, p.kind)
+			ty.first[p.kind] = where + ": " + p.text
+		}
+		ty.count[p.kind]++
+	}
+}
+
+// report fails t once per kind of problem, with its count and first example.
+// The header says how to replay, e.g. "seed=42".
+func (ty *stressTally) report(t *testing.T, header string, rounds int) {
+	t.Helper()
+	for _, k := range ty.order {
+		t.Errorf("%s: in %d of %d rounds: %s\n\tfirst: %s", header, ty.count[k], rounds, k, ty.first[k])
+	}
+}
+
+func (r *hammerRound) addFailure(err error) {
+	r.mu.Lock()
+	r.failures = append(r.failures, err)
+	r.mu.Unlock()
+}
+
+func (r *hammerRound) addKid(k core.Job) {
+	r.mu.Lock()
+	r.kids = append(r.kids, k)
+	r.mu.Unlock()
+}
+
+func (r *hammerRound) kidList() []core.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]core.Job(nil), r.kids...)
+}
+
+func (r *hammerRound) setGrandchild(kid, g core.Job) {
+	r.mu.Lock()
+	r.grand[kid] = g
+	r.mu.Unlock()
+}
+
+func (r *hammerRound) grandchild(kid core.Job) core.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.grand[kid]
+}
+
+func (r *hammerRound) report(err error) {
+	r.mu.Lock()
+	r.reports = append(r.reports, err)
+	r.mu.Unlock()
+}
+
+// register registers a counted handler of the given kind on j. Inside, it
+// checks rule 10: a completion handler runs once the job is final, with its
+// final cause, after every attached child of the round's job is complete; a
+// cancelling handler runs once the job is cancelling (non-nil cause) or
+// Completed (nil cause). With selfDispose the handler disposes itself twice
+// from inside (when its handle is already published: a handler may run
+// before InvokeOn* returns).
+func (r *hammerRound) register(name string, kind int, j core.Job, early, selfDispose bool) *hammerHandler {
+	h := &hammerHandler{name: name, kind: kind, on: j, early: early}
+	fn := func(cause error) {
+		if n := h.runs.Add(1); n > 1 {
+			r.problem("handler %s on %v ran %d times", h.name, j, n)
+		}
+		if h.early {
+			r.problem("handler %s on %v ran although it was disposed before the job could complete", h.name, j)
+		}
+		if kind == onCompletion {
+			if !j.IsCompleted() || j.IsActive() {
+				r.problem("completion handler %s ran in state %v, want a final state", h.name, j.State())
+			}
+			if final := j.Cause(); (cause == nil) != (final == nil) || (cause != nil && !errors.Is(cause, final)) {
+				r.problem("completion handler %s got %v, want the final cause %v", h.name, cause, final)
+			}
+			if g := r.grandchild(j); g != nil && !g.IsCompleted() {
+				r.problem("child %v completed before its own child %v", j, g)
+			}
+			if j == r.job {
+				for _, k := range r.kidList() {
+					// An attached child reports its parent until it is
+					// complete; a child that was never attached reports nil.
+					if p := k.Parent(); p != nil {
+						r.problem("job completed while its child %v is still attached (Parent() = %v)", k, p)
+					}
+				}
+			}
+		} else {
+			switch {
+			case cause == nil && (!j.IsCompleted() || j.IsCancelled()):
+				r.problem("cancelling handler %s ran with nil in state %v, want Completed", h.name, j.State())
+			case cause != nil && !j.IsCancelled():
+				r.problem("cancelling handler %s ran with %v in state %v, want Cancelling or Cancelled", h.name, cause, j.State())
+			}
+		}
+		if selfDispose {
+			if hd := h.handle.Load(); hd != nil {
+				h.disposed.Store(true)
+				(*hd).Dispose()
+				(*hd).Dispose()
+			}
+		}
+	}
+	r.mu.Lock()
+	r.handlers = append(r.handlers, h)
+	r.mu.Unlock()
+	var hd core.DisposableHandle
+	if kind == onCompletion {
+		hd = j.InvokeOnCompletion(fn)
+	} else {
+		hd = j.InvokeOnCancelling(fn)
+	}
+	h.handle.Store(&hd)
+	return h
+}
+
+// hammerPlan is what one round does, drawn from the seeded generator before
+// any goroutine starts (the generator is not safe for concurrent use).
+type hammerPlan struct {
+	launch      bool // the job is a Launch job (else a NewJob)
+	bodyOutcome int  // what a Launch body returns once released: bodyNil, bodyFailed or bodyGaveUp
+	bodyWatches bool // the Launch body also returns ctx.Err() once its context is done
+	gate        bool // a racer disposes two handlers before anything may complete the job
+	cancels     []bool
+	completes   int
+	fails       int
+	kids        []hammerKidPlan
+	registrars  [][]hammerRegPlan
+	readers     int
+}
+
+// hammerKidPlan is what an attaching racer does.
+type hammerKidPlan struct {
+	launch     bool // a Launch child (else a NewJob child)
+	action     int  // NewJob child: 0 Complete, 1 Cancel, 2 Fail
+	grandchild bool // NewJob child: give it a Launch child first
+	handlers   bool // register a completion and a cancelling handler on it
+}
+
+// hammerRegPlan is one handler registered by a registering racer.
+type hammerRegPlan struct {
+	kind, mode int
+}
+
+func newHammerPlan(rng *rand.Rand, launch bool) hammerPlan {
+	p := hammerPlan{
+		launch:      launch,
+		bodyOutcome: bodyNil + rng.IntN(bodyEchoed-bodyNil), // nil, failed or gave up
+		bodyWatches: rng.IntN(2) == 0,
+		gate:        rng.IntN(2) == 0,
+		readers:     rng.IntN(2),
+	}
+	for range rng.IntN(3) {
+		p.cancels = append(p.cancels, rng.IntN(2) == 0)
+	}
+	if !launch {
+		p.completes = rng.IntN(3)
+		p.fails = rng.IntN(2)
+		if len(p.cancels)+p.completes+p.fails == 0 {
+			p.completes = 1 // someone must end a NewJob
+		}
+	}
+	for range 1 + rng.IntN(3) {
+		p.kids = append(p.kids, hammerKidPlan{
+			launch:     rng.IntN(2) == 0,
+			action:     rng.IntN(3),
+			grandchild: rng.IntN(3) == 0,
+			handlers:   rng.IntN(2) == 0,
+		})
+	}
+	for range 1 + rng.IntN(2) {
+		var regs []hammerRegPlan
+		for range 2 + rng.IntN(3) {
+			regs = append(regs, hammerRegPlan{kind: rng.IntN(2), mode: rng.IntN(numDisposeModes)})
+		}
+		p.registrars = append(p.registrars, regs)
+	}
+	return p
+}
+
+// runHammerRound creates the round's job under root, races the plan's
+// goroutines on it, waits for all of them and checks the invariants. It
+// returns the problems found.
+func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []stressProblem {
+	r := &hammerRound{name: name, grand: make(map[core.Job]core.Job)}
+	ctx := core.WithExceptionHandler(root.Context(), r.report)
+
+	release := make(chan struct{}) // ends a Launch job's body
+	bodyErr := errors.New(name + ": body failure")
+	var cj core.CompletableJob
+	if p.launch {
+		r.job = core.Launch(ctx, func(ctx context.Context) error {
+			if p.bodyWatches {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					r.bodyResult.Store(bodyEchoed)
+					return ctx.Err()
+				}
+			} else {
+				<-release
+			}
+			r.bodyResult.Store(int32(p.bodyOutcome))
+			switch p.bodyOutcome {
+			case bodyFailed:
+				return bodyErr
+			case bodyGaveUp:
+				return &core.CancellationError{Message: name + ": body gave up"}
+			}
+			return nil
+		})
+	} else {
+		cj = core.NewJob(ctx)
+		r.job = cj
+	}
+	job := r.job
+
+	// Registered before any racer starts: A and C are never disposed, so
+	// they must have run when Done is closed; B and D are disposed at
+	// once, which happens-before any completion: they must never run.
+	preA := r.register("pre-A", onCompletion, job, false, false)
+	preB := r.register("pre-B", onCompletion, job, true, false)
+	preC := r.register("pre-C", onCancelling, job, false, false)
+	preD := r.register("pre-D", onCancelling, job, true, false)
+	preB.dispose(1)
+	preD.dispose(2)
+
+	start := make(chan struct{})
+	// gate is closed once the gate racer has disposed its handlers; every
+	// racer that may move the job towards completion waits for it.
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+
+	if p.gate {
+		stressGo(&wg, func() {
+			<-start
+			g1 := r.register("gate-completion", onCompletion, job, true, false)
+			g2 := r.register("gate-cancelling", onCancelling, job, true, false)
+			g1.dispose(1)
+			g2.dispose(2)
+			close(gate)
+		})
+	} else {
+		close(gate)
+	}
+
+	for i, withCause := range p.cancels {
+		stressGo(&wg, func() {
+			<-start
+			<-gate
+			var cause error
+			if withCause {
+				cause = fmt.Errorf("%s: cancel %d", name, i)
+			}
+			r.cancelCalled.Store(true)
+			job.Cancel(cause)
+			// Rule 6: when Cancel returns the job is cancelling or final
+			// (or was Completed, which Cancel leaves alone).
+			if st := job.State(); st != core.Cancelling && st != core.Cancelled && st != core.Completed {
+				r.problem("State() = %v right after Cancel returned, want Cancelling, Cancelled or Completed", st)
+			}
+		})
+	}
+	for range p.completes {
+		stressGo(&wg, func() {
+			<-start
+			<-gate
+			if cj.Complete() {
+				r.completeWins.Add(1)
+			}
+		})
+	}
+	for i := range p.fails {
+		stressGo(&wg, func() {
+			<-start
+			<-gate
+			err := fmt.Errorf("%s: Fail %d", name, i)
+			if cj.Fail(err) {
+				r.failWins.Add(1)
+				r.addFailure(err)
+			}
+		})
+	}
+	if p.launch {
+		stressGo(&wg, func() {
+			<-start
+			<-gate
+			runtime.Gosched()
+			close(release)
+		})
+	}
+
+	for i, kp := range p.kids {
+		stressGo(&wg, func() {
+			<-start
+			kname := fmt.Sprintf("kid-%d", i)
+			if kp.launch {
+				kidRelease := make(chan struct{})
+				kid := core.Launch(job.Context(), func(ctx context.Context) error {
+					select {
+					case <-kidRelease:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				})
+				r.addKid(kid)
+				if kp.handlers {
+					r.register(kname+"-completion", onCompletion, kid, false, false)
+					r.register(kname+"-cancelling", onCancelling, kid, false, false)
+				}
+				runtime.Gosched()
+				close(kidRelease)
+				return
+			}
+			kid := core.NewJob(job.Context())
+			r.addKid(kid)
+			if kp.handlers {
+				r.register(kname+"-completion", onCompletion, kid, false, false)
+				r.register(kname+"-cancelling", onCancelling, kid, false, false)
+			}
+			var gRelease chan struct{}
+			if kp.grandchild {
+				gRelease = make(chan struct{})
+				g := core.Launch(kid.Context(), func(ctx context.Context) error {
+					select {
+					case <-gRelease:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				})
+				r.setGrandchild(kid, g)
+			}
+			switch kp.action {
+			case 0:
+				kid.Complete()
+			case 1:
+				kid.Cancel(nil)
+			case 2:
+				<-gate
+				err := fmt.Errorf("%s: %s failed", name, kname)
+				if kid.Fail(err) {
+					r.mu.Lock()
+					r.kidFails = append(r.kidFails, kidFailure{kid, err})
+					r.mu.Unlock()
+					// A failing child cancels its parent (rule 7).
+					r.addFailure(err)
+				}
+			}
+			if gRelease != nil {
+				close(gRelease)
+			}
+		})
+	}
+
+	// Handles handed to other goroutines for disposal: one disposer, and a
+	// pair that dispose the same handles at once.
+	total := 0
+	for _, regs := range p.registrars {
+		total += len(regs)
+	}
+	there := make(chan *hammerHandler, total)
+	bothA := make(chan *hammerHandler, total)
+	bothB := make(chan *hammerHandler, total)
+	var registrars sync.WaitGroup
+	for i, regs := range p.registrars {
+		registrars.Add(1)
+		stressGo(&wg, func() {
+			defer registrars.Done()
+			<-start
+			for k, rp := range regs {
+				h := r.register(fmt.Sprintf("reg-%d.%d", i, k), rp.kind, job, false, rp.mode == disposeInside)
+				switch rp.mode {
+				case disposeHere:
+					h.dispose(1)
+				case disposeTwice:
+					h.dispose(2)
+				case disposeThere:
+					there <- h
+				case disposeBoth:
+					h.disposed.Store(true)
+					bothA <- h
+					bothB <- h
+				}
+				if k%2 == 1 {
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	stressGo(&wg, func() {
+		registrars.Wait()
+		close(there)
+		close(bothA)
+		close(bothB)
+	})
+	for _, ch := range []chan *hammerHandler{there, bothA, bothB} {
+		stressGo(&wg, func() {
+			for h := range ch {
+				h.dispose(2)
+			}
+		})
+	}
+
+	// The joiner: Join returns only after the handlers ran (rule 10), and
+	// a handler registered on a complete job runs at once, on the caller.
+	stressGo(&wg, func() {
+		<-start
+		if err := job.Join(context.Background()); err != nil {
+			r.problem("Join(ctx) = %v, want nil", err)
+		}
+		if !stressClosed(job.Done()) || !job.IsCompleted() {
+			r.problem("Join returned with State() = %v, Done closed = %v", job.State(), stressClosed(job.Done()))
+		}
+		if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
+			r.problem("Join returned before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
+				preA.runs.Load(), preC.runs.Load())
+		}
+		for _, kind := range []int{onCompletion, onCancelling} {
+			h := r.register(fmt.Sprintf("late-%d", kind), kind, job, false, false)
+			if got := h.runs.Load(); got != 1 {
+				r.problem("handler (kind %d) registered on a complete job ran %d times before InvokeOn* returned, want 1", kind, got)
+			}
+			h.dispose(2)
+		}
+	})
+	for range p.readers {
+		stressGo(&wg, func() {
+			<-start
+			for range 3 {
+				for c := range job.Children() {
+					_ = c.String()
+				}
+				_ = job.String()
+				runtime.Gosched()
+			}
+		})
+	}
+
+	close(start)
+	stressWait(t, job.Done(), name+": the job to complete")
+	// Done is closed only after the handlers ran (rule 10).
+	if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
+		r.problem("Done closed before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
+			preA.runs.Load(), preC.runs.Load())
+	}
+	stressWaitGroup(t, &wg, name+": the racers to return")
+
+	// Everything is joined: check the outcome.
+	if bad := stressFinalState(job); bad != "" {
+		r.problem("%v: %s", job, bad)
+	}
+	st, cause := job.State(), job.Cause()
+	for _, h := range r.handlers {
+		n := h.runs.Load()
+		switch {
+		case h.early && n != 0:
+			r.problem("handler %s disposed before completion ran %d times, want 0", h.name, n)
+		case !h.disposed.Load() && n != 1:
+			r.problem("handler %s (never disposed) on %v ran %d times, want exactly 1", h.name, h.on, n)
+		case n > 1:
+			r.problem("handler %s on %v ran %d times, want at most 1", h.name, h.on, n)
+		}
+	}
+	if w := r.completeWins.Load() + r.failWins.Load(); w > 1 {
+		r.problem("%d Complete/Fail calls returned true, want at most 1", w)
+	}
+	for _, k := range r.kids {
+		if bad := stressFinalState(k); bad != "" {
+			r.problem("child %v: %s", k, bad)
+		}
+	}
+	for _, g := range r.grand {
+		if bad := stressFinalState(g); bad != "" {
+			r.problem("grandchild %v: %s", g, bad)
+		}
+	}
+	for _, kf := range r.kidFails {
+		if kf.kid.State() != core.Cancelled || !errors.Is(kf.kid.Cause(), kf.err) {
+			r.problem("child %v: Fail(%v) returned true, but Cause() = %v", kf.kid, kf.err, kf.kid.Cause())
+		}
+	}
+	if r.bodyResult.Load() == bodyFailed {
+		r.failures = append(r.failures, bodyErr)
+	}
+	switch {
+	case len(r.failures) > 0:
+		// Rule 7: a real failure beats a cancellation, and each failure
+		// is found in the final cause.
+		if st != core.Cancelled || core.IsCancellation(cause) {
+			r.problem("failures %v, but State() = %v, Cause() = %v", r.failures, st, cause)
+		}
+		for _, f := range r.failures {
+			if !errors.Is(cause, f) {
+				r.problem("Cause() = %v does not hold the failure %v", cause, f)
+			}
+		}
+	case st == core.Cancelled:
+		if !core.IsCancellation(cause) {
+			r.problem("no failure, but Cause() = %v is not a cancellation", cause)
+		}
+		// Someone must have cancelled it.
+		if !r.cancelCalled.Load() && r.bodyResult.Load() != bodyGaveUp {
+			r.problem("Cancelled with %v, but nothing cancelled it", cause)
+		}
+	case r.cancelCalled.Load():
+		// Completed before a Cancel got to it: fine.
+	case p.launch && r.bodyResult.Load() != bodyNil:
+		r.problem("Completed, but the body returned outcome %d", r.bodyResult.Load())
+	case !p.launch && r.completeWins.Load() != 1:
+		r.problem("Completed, but no Complete returned true")
+	}
+	// Rule 9: a Launch job whose failure no parent handles (its parent is
+	// a supervisor) reports it once, with the final cause; nothing else
+	// reports.
+	wantReports := 0
+	if p.launch && st == core.Cancelled && !core.IsCancellation(cause) {
+		wantReports = 1
+	}
+	if len(r.reports) != wantReports {
+		r.problem("exception handler got %v, want %d report(s) of %v", r.reports, wantReports, cause)
+	} else if wantReports == 1 && !errors.Is(r.reports[0], cause) {
+		r.problem("exception handler got %v, want the final cause %v", r.reports[0], cause)
+	}
+	for c := range root.Children() {
+		if c == job {
+			r.problem("root.Children() still yields the complete job %v", job)
+		}
+	}
+	return r.problems
+}
+
+// TestHammer_JobRaces runs thousands of rounds; each creates one job (a
+// NewJob under a root in even rounds, a Launch job whose body waits on a
+// channel in odd ones) and races on it, from goroutines released together:
+// Cancel, Complete and Fail, attaching NewJob and Launch children (some with
+// a child of their own), registering completion and cancelling handlers,
+// and disposing some of them (from the registering goroutine, from one or
+// two other goroutines at once, twice, from inside the handler), plus
+// Join, Children and String. Once all is joined it checks: each handler
+// never disposed ran exactly once and before Done closed, a disposed one
+// at most once, one disposed before the job could complete never; the
+// final state follows rule 1's table with Cause nil iff Completed, Done
+// closed, no children left; no child outlived its parent; at most one
+// Complete/Fail won; failures are in the final cause (rule 7) and a Launch
+// job's unhandled failure was reported once (rule 9). The root is a
+// supervisor so that a round's failure stays in its round. goleak (in
+// TestMain) checks that no goroutine is left.
+func TestHammer_JobRaces(t *testing.T) {
+	t.Parallel()
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6a6f6274726565))
+	root := core.NewSupervisorJob(nil)
+	var tally stressTally
+	for i := range rounds {
+		name := fmt.Sprintf("round %d", i)
+		p := newHammerPlan(rng, i%2 == 1)
+		tally.add(fmt.Sprintf("%s (plan %+v)", name, p), runHammerRound(t, root, p, name))
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+	if !root.Complete() {
+		t.Fatalf("root.Complete() = false, want true (state %v)", root.State())
+	}
+	stressWait(t, root.Done(), "the root to complete")
+	if st := root.State(); st != core.Completed {
+		t.Errorf("root.State() = %v after %d rounds, want Completed (cause %v)", st, rounds, root.Cause())
+	}
+	if bad := stressFinalState(root); bad != "" {
+		t.Errorf("root %v: %s", root, bad)
+	}
+}
+
+// TestHammer_CancelVersusLastChild races the parent's Cancel against the
+// completion of its last child while the parent waits for it in Completing
+// (a NewJob after Complete, or a Launch job whose body returns), with a
+// cancelling handler registered meanwhile. The parent ends Completed (the
+// child won, and is Completed too) or Cancelled with a cancellation; its
+// handlers run once, the cancelling one with nil iff it Completed; when
+// Cancel returns, the parent is cancelling or final (rule 6). Kotlinx:
+// JobChildStressTest.testParentDecidesAboutCancellation-like races.
+func TestHammer_CancelVersusLastChild(t *testing.T) {
+	t.Parallel()
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6c617374))
+	var tally stressTally
+	for i := range rounds {
+		launchParent, launchChild, late := rng.IntN(2) == 0, rng.IntN(2) == 0, rng.IntN(2) == 0
+		name := fmt.Sprintf("round %d (launch parent %v, launch child %v)", i, launchParent, launchChild)
+		r := &hammerRound{name: name, grand: make(map[core.Job]core.Job)}
+
+		made := make(chan struct{})    // the Launch parent's body returns once its child exists
+		release := make(chan struct{}) // completes the child
+		var parent core.Job
+		if launchParent {
+			parent = core.Launch(nil, func(context.Context) error { <-made; return nil })
+		} else {
+			parent = core.NewJob(nil)
+		}
+		r.job = parent
+		var child core.Job
+		if launchChild {
+			child = core.Launch(parent.Context(), func(ctx context.Context) error {
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		} else {
+			child = core.NewJob(parent.Context())
+		}
+		r.addKid(child)
+		close(made)
+		if !launchParent {
+			if !parent.(core.CompletableJob).Complete() {
+				tally.add(name, []stressProblem{{"Complete() = false on an Active job", "Complete() = false"}})
+			}
+			if st := parent.State(); st != core.Completing {
+				tally.add(name, []stressProblem{{"State() = %v after Complete with a live child, want Completing", fmt.Sprintf("State() = %v", st)}})
+			}
+		}
+		preA := r.register("completion", onCompletion, parent, false, false)
+		preC := r.register("cancelling", onCancelling, parent, false, false)
+		var cancelCause atomic.Pointer[error]
+		preC2 := r.register("cancelling-cause", onCancelling, parent, false, false)
+		_ = preC2
+		parent.InvokeOnCancelling(func(cause error) { cancelCause.Store(&cause) })
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		stressGo(&wg, func() {
+			<-start
+			parent.Cancel(nil)
+			if st := parent.State(); st != core.Cancelling && st != core.Cancelled && st != core.Completed {
+				r.problem("State() = %v right after Cancel returned, want Cancelling, Cancelled or Completed", st)
+			}
+		})
+		stressGo(&wg, func() {
+			<-start
+			if launchChild {
+				close(release)
+			} else {
+				child.(core.CompletableJob).Complete()
+			}
+		})
+		if late {
+			stressGo(&wg, func() {
+				<-start
+				r.register("late-cancelling", onCancelling, parent, false, false)
+				r.register("late-completion", onCompletion, parent, false, false)
+			})
+		}
+		close(start)
+		stressWait(t, parent.Done(), name+": the parent to complete")
+		if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
+			r.problem("Done closed before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
+				preA.runs.Load(), preC.runs.Load())
+		}
+		stressWaitGroup(t, &wg, name+": the racers to return")
+		stressWait(t, child.Done(), name+": the child to complete")
+
+		if bad := stressFinalState(parent); bad != "" {
+			r.problem("parent %v: %s", parent, bad)
+		}
+		if bad := stressFinalState(child); bad != "" {
+			r.problem("child %v: %s", child, bad)
+		}
+		for _, h := range r.handlers {
+			if n := h.runs.Load(); n != 1 {
+				r.problem("handler %s ran %d times, want 1", h.name, n)
+			}
+		}
+		switch st := parent.State(); st {
+		case core.Completed:
+			if child.State() != core.Completed {
+				r.problem("parent Completed, but its child ended %v", child.State())
+			}
+		case core.Cancelled:
+			if !core.IsCancellation(parent.Cause()) {
+				r.problem("parent Cancelled with %v, want a cancellation", parent.Cause())
+			}
+		}
+		if c := cancelCause.Load(); c == nil || (*c == nil) != (parent.State() == core.Completed) {
+			r.problem("cancelling handler got %v, want nil iff the parent Completed (it is %v)", c, parent.State())
+		}
+		tally.add(name, r.problems)
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+}
+
+// TestHammer_DisposeFromTwoGoroutines disposes the same handles from two
+// goroutines at once (each twice, in opposite orders), either before
+// anything completes the job — then Dispose happened-before completion and
+// no handler may ever run — or racing with Complete or Cancel, when each
+// handler runs at most once. Handlers registered and never disposed run
+// exactly once (rule 10).
+func TestHammer_DisposeFromTwoGoroutines(t *testing.T) {
+	t.Parallel()
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x646973706f7365))
+	var tally stressTally
+	for i := range rounds {
+		during, cancel := rng.IntN(2) == 0, rng.IntN(2) == 0
+		name := fmt.Sprintf("round %d (dispose during completion %v, by Cancel %v)", i, during, cancel)
+		job := core.NewJob(nil)
+		r := &hammerRound{name: name, job: job, grand: make(map[core.Job]core.Job)}
+		const n = 6
+		var disposed []*hammerHandler
+		for k := range n {
+			disposed = append(disposed, r.register(fmt.Sprintf("disposed-%d", k), k%2, job, !during, false))
+		}
+		keepC := r.register("kept-completion", onCompletion, job, false, false)
+		keepX := r.register("kept-cancelling", onCancelling, job, false, false)
+		for _, h := range disposed {
+			h.disposed.Store(true)
+		}
+		finish := func() {
+			if cancel {
+				job.Cancel(nil)
+			} else {
+				job.Complete()
+			}
+		}
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		stressGo(&wg, func() {
+			<-start
+			for _, h := range disposed {
+				h.dispose(2)
+			}
+		})
+		stressGo(&wg, func() {
+			<-start
+			for k := len(disposed) - 1; k >= 0; k-- {
+				disposed[k].dispose(2)
+			}
+		})
+		if during {
+			stressGo(&wg, func() {
+				<-start
+				finish()
+			})
+		}
+		close(start)
+		stressWaitGroup(t, &wg, name+": the disposers to return")
+		if !during {
+			finish() // both disposers returned: Dispose happened-before completion
+		}
+		stressWait(t, job.Done(), name+": the job to complete")
+		if bad := stressFinalState(job); bad != "" {
+			r.problem("%v: %s", job, bad)
+		}
+		for _, h := range r.handlers {
+			switch got := h.runs.Load(); {
+			case h.early && got != 0:
+				r.problem("handler %s disposed before completion ran %d times, want 0", h.name, got)
+			case !h.disposed.Load() && got != 1:
+				r.problem("handler %s (never disposed) ran %d times, want 1", h.name, got)
+			case got > 1:
+				r.problem("handler %s ran %d times, want at most 1", h.name, got)
+			}
+		}
+		for _, h := range []*hammerHandler{keepC, keepX} {
+			h.dispose(2) // after it ran: does nothing
+			if got := h.runs.Load(); got != 1 {
+				r.problem("handler %s ran %d times after a late Dispose, want 1", h.name, got)
+			}
+		}
+		tally.add(name, r.problems)
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+}
+
+// TestHammer_CancelVersusComplete races Cancel against Complete on
+// body-less jobs without children, and checks what rule 6 promises when
+// Cancel returns: the job is cancelling or final — here final, since it has
+// nothing to wait for ("a body-less job without children is final when
+// Cancel returns"). A Cancel that finds the job finishing a Complete that
+// won must not return while State() still says Completing and IsActive()
+// true. To hit that window often, one goroutine completes a batch of jobs in
+// order while the other chases it, cancelling each job as soon as the
+// completer announces it.
+func TestHammer_CancelVersusComplete(t *testing.T) {
+	t.Parallel()
+	const batch = 5000
+	batches := stressRounds(20)
+	var tally stressTally
+	for b := range batches {
+		jobs := make([]core.CompletableJob, batch)
+		for i := range jobs {
+			jobs[i] = core.NewJob(nil)
+		}
+		var next atomic.Int64 // index of the job the completer is about to complete
+		next.Store(-1)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var problems []stressProblem
+		stressGo(&wg, func() {
+			<-start
+			for i, j := range jobs {
+				next.Store(int64(i))
+				j.Complete()
+			}
+		})
+		stressGo(&wg, func() {
+			<-start
+			for i, j := range jobs {
+				for spins := 0; next.Load() < int64(i); spins++ {
+					if spins%64 == 63 {
+						runtime.Gosched() // let a completer that shares our P run
+					}
+				}
+				j.Cancel(nil)
+				if st, active := j.State(), j.IsActive(); st != core.Cancelled && st != core.Completed {
+					problems = append(problems, stressProblem{
+						"State() = %v (IsActive %v) right after Cancel returned on a job with nothing to wait for, want Cancelled or Completed",
+						fmt.Sprintf("job %d: State() = %v, IsActive() = %v", i, st, active),
+					})
+				}
+			}
+		})
+		close(start)
+		stressWaitGroup(t, &wg, "the completer and the canceller to return")
+		for i, j := range jobs {
+			if bad := stressFinalState(j); bad != "" {
+				problems = append(problems, stressProblem{"final state: %s", fmt.Sprintf("job %d: %s", i, bad)})
+			}
+		}
+		tally.add(fmt.Sprintf("batch %d", b), problems)
+	}
+	tally.report(t, fmt.Sprintf("%d jobs per batch", batch), batches)
+}
+
+// TestHammer_DoneAndJoinWaitForHandlers holds the finalizer inside a handler
+// and checks, from another goroutine, that the job is final (IsCompleted is
+// true inside the handler) but that Done is not closed and Join does not
+// return while the handler runs (rule 10: "Done() closes and Join returns
+// only after they have run"). Join gets a context that expires after
+// shortDuration: a correct implementation returns its error, not nil. The
+// wait only widens the window; the outcome does not depend on timing.
+func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
+	t.Parallel()
+	const shortDuration = 20 * time.Millisecond
+	tests := []struct {
+		name   string
+		kind   int
+		finish func(core.CompletableJob)
+	}{
+		{"completion handler/Complete", onCompletion, func(j core.CompletableJob) { j.Complete() }},
+		{"completion handler/Cancel", onCompletion, func(j core.CompletableJob) { j.Cancel(nil) }},
+		{"cancelling handler at completion/Complete", onCancelling, func(j core.CompletableJob) { j.Complete() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			job := core.NewJob(nil)
+			inside, unblock := make(chan struct{}), make(chan struct{})
+			h := func(error) {
+				close(inside)
+				<-unblock
+			}
+			if tc.kind == onCompletion {
+				job.InvokeOnCompletion(h)
+			} else {
+				job.InvokeOnCancelling(h)
+			}
+			finished := make(chan struct{})
+			go func() { // ends when the handler is unblocked
+				defer close(finished)
+				tc.finish(job)
+			}()
+			stressWait(t, inside, "the handler to run")
+			defer func() {
+				close(unblock)
+				stressWait(t, finished, "the finisher to return")
+				stressWait(t, job.Done(), "Done after the handler returned")
+			}()
+			if tc.kind == onCompletion && !job.IsCompleted() {
+				t.Errorf("IsCompleted() = false inside a completion handler, want true (state %v)", job.State())
+			}
+			// The first call of Done is made while the handler runs.
+			if stressClosed(job.Done()) {
+				t.Errorf("Done() is closed while a handler still runs, want it open until the handlers returned")
+			}
+			ctx, stop := context.WithTimeout(context.Background(), shortDuration)
+			defer stop()
+			if err := job.Join(ctx); err == nil {
+				t.Errorf("Join(ctx) = nil while a handler still runs, want the error of ctx (Join returns only after the handlers ran)")
+			} else if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Join(ctx) = %v, want an error matching context.DeadlineExceeded", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,274 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// TestRule1_StateString checks the names of the six states (API: State.String).
+func TestRule1_StateString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		state core.State
+	}{
+		{"New", core.New},
+		{"Active", core.Active},
+		{"Completing", core.Completing},
+		{"Cancelling", core.Cancelling},
+		{"Cancelled", core.Cancelled},
+		{"Completed", core.Completed},
+	}
+	for _, tt := range tests {
+		if got := tt.state.String(); got != tt.name {
+			t.Errorf("State(%d).String() = %q, want %q", int(tt.state), got, tt.name)
+		}
+	}
+}
+
+// TestRule1_BodylessJobStates drives body-less jobs through every state
+// synchronously and checks State() and the flags against rule 1's table
+// (API rule 1; kotlinx rule 1, Job.kt state table).
+func TestRule1_BodylessJobStates(t *testing.T) {
+	t.Parallel()
+	t.Run("complete", func(t *testing.T) {
+		t.Parallel()
+		job := core.NewJob(nil)
+		cleanupJob(t, job)
+		checkState(t, job, core.Active)
+		child := core.NewJob(job.Context())
+		if !job.Complete() {
+			t.Fatalf("Complete() = false, want true")
+		}
+		checkState(t, job, core.Completing)
+		checkState(t, child, core.Active)
+		child.Complete()
+		checkState(t, child, core.Completed)
+		checkState(t, job, core.Completed)
+	})
+	t.Run("cancel", func(t *testing.T) {
+		t.Parallel()
+		job := core.NewJob(nil)
+		cleanupJob(t, job)
+		unblock := make(chan struct{})
+		started := make(chan struct{})
+		child := core.Launch(job.Context(), func(context.Context) error {
+			close(started)
+			hold(t, unblock) // ignores the cancellation
+			return nil
+		})
+		waitChan(t, started, "child body to start")
+		job.Cancel(nil)
+		checkState(t, job, core.Cancelling)
+		checkState(t, child, core.Cancelling)
+		close(unblock)
+		mustJoin(t, job)
+		checkState(t, child, core.Cancelled)
+		checkState(t, job, core.Cancelled)
+	})
+	t.Run("fail", func(t *testing.T) {
+		t.Parallel()
+		job := core.NewJob(nil)
+		if !job.Fail(newErr("x")) {
+			t.Fatalf("Fail() = false, want true")
+		}
+		checkState(t, job, core.Cancelled)
+	})
+}
+
+// TestJobStates_NormalCompletion ports kotlinx JobStatesTest.testNormalCompletion:
+// New -> Active -> Completing (waiting for a child) -> Completed, with the
+// parent link present until the job is complete (API rules 1, 3, 5; kotlinx
+// rules 1, 5).
+func TestJobStates_NormalCompletion(t *testing.T) {
+	t.Parallel()
+	parent := core.NewJob(nil)
+	cleanupJob(t, parent)
+	release := make(chan struct{})
+	bodyStarted := make(chan struct{})
+	childStarted := make(chan struct{})
+	unblockChild := make(chan struct{})
+	childCh := make(chan core.Job, 1)
+	job := core.Launch(parent.Context(), func(ctx context.Context) error {
+		close(bodyStarted)
+		hold(t, release)
+		childCh <- core.Launch(ctx, func(context.Context) error {
+			close(childStarted)
+			hold(t, unblockChild)
+			return nil
+		})
+		return nil
+	}, core.Lazy())
+
+	checkState(t, job, core.New)
+	if got := job.Parent(); got != core.Job(parent) {
+		t.Errorf("Parent() of a New job = %v, want %v", got, parent)
+	}
+	if !job.Start() {
+		t.Fatalf("Start() = false, want true")
+	}
+	checkState(t, job, core.Active)
+	waitChan(t, bodyStarted, "body to start")
+	checkState(t, job, core.Active)
+
+	close(release)
+	child := <-childCh
+	waitChan(t, childStarted, "child to start")
+	if got := waitLeaves(t, job, core.Active); got != core.Completing {
+		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
+	}
+	checkState(t, job, core.Completing)
+	if got := job.Parent(); got != core.Job(parent) {
+		t.Errorf("Parent() of a Completing job = %v, want %v", got, parent)
+	}
+	if isClosed(job.Done()) {
+		t.Errorf("Done() closed while a child is still running")
+	}
+
+	close(unblockChild)
+	mustJoin(t, job)
+	checkState(t, job, core.Completed)
+	checkState(t, child, core.Completed)
+	if got := job.Parent(); got != nil {
+		t.Errorf("Parent() of a completed job = %v, want nil", got)
+	}
+	if err := job.Cause(); err != nil {
+		t.Errorf("Cause() = %v, want nil", err)
+	}
+}
+
+// TestJobStates_CompletingFailed ports kotlinx JobStatesTest.testCompletingFailed:
+// a child fails after the body returned, so the job goes Completing ->
+// Cancelled, and the root reports the failure (API rules 1, 5, 7, 9).
+func TestJobStates_CompletingFailed(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("child")
+	childStarted := make(chan struct{})
+	release := make(chan struct{})
+	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		core.Launch(ctx, func(context.Context) error {
+			close(childStarted)
+			hold(t, release)
+			return failure
+		})
+		return nil
+	}, core.Lazy())
+
+	checkState(t, job, core.New)
+	job.Start()
+	waitChan(t, childStarted, "child to start")
+	if got := waitLeaves(t, job, core.Active); got != core.Completing {
+		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
+	}
+	checkState(t, job, core.Completing)
+
+	close(release)
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	if err := job.Cause(); !errors.Is(err, failure) {
+		t.Errorf("Cause() = %v, want %v", err, failure)
+	}
+	rec.expectOne(t, failure)
+}
+
+// TestJobStates_Failed ports kotlinx JobStatesTest.testFailed: the body fails
+// while a child is running, so the job is Cancelling until the child ends,
+// then Cancelled (API rules 1, 7).
+func TestJobStates_Failed(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("body")
+	childStarted := make(chan struct{})
+	release := make(chan struct{})
+	childCh := make(chan core.Job, 1)
+	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		childCh <- core.Launch(ctx, func(context.Context) error {
+			close(childStarted)
+			hold(t, release) // ignores the cancellation
+			return nil
+		})
+		<-childStarted
+		return failure
+	}, core.Lazy())
+
+	checkState(t, job, core.New)
+	job.Start()
+	child := <-childCh
+	if got := waitLeaves(t, job, core.Active); got != core.Cancelling {
+		t.Fatalf("after the body failed, State() = %v, want %v", got, core.Cancelling)
+	}
+	checkState(t, job, core.Cancelling)
+	checkState(t, child, core.Cancelling)
+
+	close(release)
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	checkState(t, child, core.Cancelled)
+	rec.expectOne(t, failure)
+}
+
+// TestJobStates_Cancelling ports kotlinx JobStatesTest.testCancelling:
+// Completing -> Cancelling on Cancel, then Cancelled once the child ends
+// (API rules 1, 6; kotlinx rule 16).
+func TestJobStates_Cancelling(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	childStarted := make(chan struct{})
+	release := make(chan struct{})
+	childCh := make(chan core.Job, 1)
+	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		childCh <- core.Launch(ctx, func(context.Context) error {
+			close(childStarted)
+			hold(t, release) // ignores the cancellation
+			return nil
+		})
+		return nil
+	}, core.Lazy())
+
+	job.Start()
+	child := <-childCh
+	waitChan(t, childStarted, "child to start")
+	if got := waitLeaves(t, job, core.Active); got != core.Completing {
+		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
+	}
+	job.Cancel(nil)
+	checkState(t, job, core.Cancelling)
+	checkState(t, child, core.Cancelling)
+
+	close(release)
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	if err := job.Cause(); !core.IsCancellation(err) {
+		t.Errorf("Cause() = %v, want a cancellation", err)
+	}
+	rec.expectNone(t)
+}
+
+// TestRule1_CancelledJobIsNeverCompleted checks that a cancelled job ends
+// Cancelled even when its body then returns nil (API rules 1, 2, 6).
+func TestRule1_CancelledJobIsNeverCompleted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		make func(ctx context.Context) core.Job
+	}{
+		{"NewJob", func(ctx context.Context) core.Job { return core.NewJob(ctx) }},
+		{"NewSupervisorJob", func(ctx context.Context) core.Job { return core.NewSupervisorJob(ctx) }},
+		{"Launch", func(ctx context.Context) core.Job {
+			return core.Launch(ctx, func(ctx context.Context) error { <-ctx.Done(); return nil })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job := tt.make(context.Background())
+			job.Cancel(nil)
+			mustJoin(t, job)
+			checkState(t, job, core.Cancelled)
+		})
+	}
+}

@@ -1,0 +1,281 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// TestRule8_SupervisorJob ports kotlinx SupervisorTest.testSupervisorJob: the
+// children of a supervisor fail independently, each reporting to its own
+// context's exception handler, and the supervisor stays active (API rules 8,
+// 9; kotlinx rule 77).
+func TestRule8_SupervisorJob(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	sup := core.NewSupervisorJob(rec.ctx())
+	cleanupJob(t, sup)
+	e1, e2 := newErr("1"), newErr("2")
+	started := make(chan struct{})
+	survivor := core.Launch(sup.Context(), blockUntilDone(started))
+	waitChan(t, started, "survivor to start")
+	j1 := core.Launch(sup.Context(), func(context.Context) error { return e1 }, core.Named("job1"))
+	j2 := core.Launch(sup.Context(), func(context.Context) error { return e2 }, core.Named("job2"))
+	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
+		t.Fatalf("JoinAll(ctx, j1, j2) = %v, want nil", err)
+	}
+	checkState(t, j1, core.Cancelled)
+	checkState(t, j2, core.Cancelled)
+	checkState(t, sup, core.Active)
+	checkState(t, survivor, core.Active)
+	if err := sup.Cause(); err != nil {
+		t.Errorf("supervisor Cause() = %v, want nil", err)
+	}
+	errs := rec.get()
+	if len(errs) != 2 || !(errors.Is(errs[0], e1) && errors.Is(errs[1], e2) || errors.Is(errs[0], e2) && errors.Is(errs[1], e1)) {
+		t.Errorf("exception handler got %v, want %v and %v once each", errs, e1, e2)
+	}
+	if !sup.Complete() {
+		t.Errorf("supervisor Complete() = false, want true")
+	}
+	checkState(t, sup, core.Completing) // waits for the survivor
+	survivor.Cancel(nil)
+	mustJoin(t, sup)
+	checkState(t, sup, core.Completed)
+}
+
+// TestRule8_SupervisorChildUsesItsOwnHandler checks that a supervisor
+// delivers a child's failure to the exception handler of that child's
+// context, not of the supervisor's (API rule 8; kotlinx rule 39).
+func TestRule8_SupervisorChildUsesItsOwnHandler(t *testing.T) {
+	t.Parallel()
+	supRec, childRec := newRecorder(), newRecorder()
+	sup := core.NewSupervisorJob(supRec.ctx())
+	defer sup.Cancel(nil)
+	failure := newErr("child")
+	child := core.Launch(core.WithExceptionHandler(sup.Context(), childRec.handle), func(context.Context) error {
+		return failure
+	})
+	mustJoin(t, child)
+	childRec.expectOne(t, failure)
+	supRec.expectNone(t)
+	checkState(t, sup, core.Active)
+}
+
+// TestRule8_NewJobUnderSupervisorDoesNotHandle checks that a NewJob whose
+// only ancestor is a supervisor does not handle: the failing Launch below it
+// reports, the NewJob is cancelled, the supervisor is not (API rules 8, 9;
+// kotlinx rule 37).
+func TestRule8_NewJobUnderSupervisorDoesNotHandle(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	sup := core.NewSupervisorJob(rec.ctx())
+	defer sup.Cancel(nil)
+	mid := core.NewJob(sup.Context())
+	failure := newErr("x")
+	child := core.Launch(mid.Context(), func(context.Context) error { return failure })
+	mustJoin(t, child)
+	rec.expectOne(t, failure)
+	mustJoin(t, mid)
+	checkState(t, mid, core.Cancelled)
+	checkState(t, sup, core.Active)
+}
+
+// TestRule8_SupervisorCancelGoesDown ports kotlinx
+// SupervisorTest.testAsyncCancellation (with Launch): the supervisor's own Fail
+// cancels its children with a cancellation caused by the failure (API rules
+// 6, 8; kotlinx rule 78).
+func TestRule8_SupervisorCancelGoesDown(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	sup := core.NewSupervisorJob(rec.ctx())
+	started := make(chan struct{})
+	child := core.Launch(sup.Context(), blockUntilDone(started))
+	waitChan(t, started, "child to start")
+	failure := newErr("sup")
+	sup.Fail(failure)
+	mustJoin(t, sup)
+	checkState(t, child, core.Cancelled)
+	if err := child.Cause(); !core.IsCancellation(err) || !errors.Is(err, failure) {
+		t.Errorf("child.Cause() = %v, want a cancellation caused by %v", err, failure)
+	}
+	rec.expectNone(t)
+}
+
+// TestRule8_SupervisorScope ports kotlinx SupervisorTest.testSupervisorScope:
+// failing children are reported and do not fail the scope, which returns the
+// body's result (API rules 8, 13; kotlinx rule 79).
+func TestRule8_SupervisorScope(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	e1, e2 := newErr("1"), newErr("2")
+	err := call(t, "SupervisorScope", func() error {
+		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+			core.Launch(ctx, func(context.Context) error { return e1 })
+			core.Launch(ctx, func(context.Context) error { panic(e2) })
+			return nil
+		})
+	})
+	if err != nil {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want nil", err)
+	}
+	errs := rec.get()
+	if len(errs) != 2 {
+		t.Fatalf("exception handler got %v, want the two children's failures", errs)
+	}
+	var seen1, seen2 bool
+	for _, e := range errs {
+		seen1 = seen1 || errors.Is(e, e1)
+		seen2 = seen2 || errors.Is(e, e2)
+	}
+	if !seen1 || !seen2 {
+		t.Errorf("exception handler got %v, want %v and a panic with %v", errs, e1, e2)
+	}
+}
+
+// TestRule8_SupervisorScopeIsolation ports kotlinx
+// SupervisorTest.testSupervisorScopeIsolation: a failed child leaves its
+// sibling running (API rules 8, 13).
+func TestRule8_SupervisorScopeIsolation(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("x")
+	err := call(t, "SupervisorScope", func() error {
+		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+			started := make(chan struct{})
+			sibling := core.Launch(ctx, blockUntilDone(started))
+			<-started
+			failing := core.Launch(ctx, func(context.Context) error { return failure })
+			if err := failing.Join(ctx); err != nil {
+				return err
+			}
+			if !sibling.IsActive() || sibling.IsCancelled() {
+				t.Errorf("sibling state = %v after its sibling failed, want Active", sibling.State())
+			}
+			if !core.JobOf(ctx).IsActive() {
+				t.Errorf("scope job state = %v after a child failed, want Active", core.JobOf(ctx).State())
+			}
+			sibling.Cancel(nil)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want nil", err)
+	}
+	rec.expectOne(t, failure)
+}
+
+// TestRule8_ThrowingSupervisorScope ports kotlinx
+// SupervisorTest.testThrowingSupervisorScope and testSupervisorThrows: a body
+// error cancels the children, waits for them and is returned (API rule 13;
+// kotlinx rule 79).
+func TestRule8_ThrowingSupervisorScope(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("body")
+	var kids []core.Job
+	err := call(t, "SupervisorScope", func() error {
+		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+			for range 2 {
+				started := make(chan struct{})
+				kids = append(kids, core.Launch(ctx, blockUntilDone(started)))
+				<-started
+			}
+			return failure
+		})
+	})
+	if !errors.Is(err, failure) || core.IsCancellation(err) {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
+	}
+	for _, k := range kids {
+		if !k.IsCompleted() || !k.IsCancelled() {
+			t.Errorf("child state = %v when SupervisorScope returned, want Cancelled", k.State())
+		}
+	}
+	rec.expectNone(t) // a scope returns its error instead of reporting it
+}
+
+// TestRule8_SupervisorThrowsWithFailingChild ports kotlinx
+// SupervisorTest.testSupervisorThrowsWithFailingChild: the body's error is
+// returned alone; a child failing while cancelled is reported, not attached
+// (API rules 8, 13).
+func TestRule8_SupervisorThrowsWithFailingChild(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	eBody, eChild := newErr("body"), newErr("child")
+	err := call(t, "SupervisorScope", func() error {
+		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+			s1, s2 := make(chan struct{}), make(chan struct{})
+			core.Launch(ctx, blockUntilDone(s1))
+			core.Launch(ctx, func(ctx context.Context) error {
+				close(s2)
+				<-ctx.Done()
+				return eChild // fails during cancellation
+			})
+			<-s1
+			<-s2
+			return eBody
+		})
+	})
+	if !errors.Is(err, eBody) || errors.Is(err, eChild) {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want %v alone", err, eBody)
+	}
+	rec.expectOne(t, eChild)
+}
+
+// TestRule8_SupervisorScopeCancellationVsException ports kotlinx
+// SupervisorTest.testSupervisorScopeCancellationVsException: the caller's job
+// is cancelled, then the body fails: the failure is returned (API rules 7,
+// 13; kotlinx rule 25).
+func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	failure := newErr("body")
+	res := make(chan error, 1)
+	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		err := core.SupervisorScope(ctx, func(ctx context.Context) error {
+			core.JobOf(ctx).Parent().Cancel(nil) // cancel the caller's job first
+			return failure
+		})
+		res <- err
+		return nil
+	})
+	mustJoin(t, job)
+	if err := <-res; !errors.Is(err, failure) || core.IsCancellation(err) {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
+	}
+	checkState(t, job, core.Cancelled)
+	rec.expectNone(t)
+}
+
+// TestRule8_SupervisorScopeCancelledByCaller checks that cancelling the
+// caller's job cancels a supervisor scope and its children synchronously,
+// and the scope returns a cancellation (API rules 6, 13; kotlinx rule 79).
+func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	outer := core.NewJob(rec.ctx())
+	started := make(chan struct{})
+	var child core.Job
+	res := make(chan error, 1)
+	go func() { // ends when the scope returns, after outer.Cancel
+		res <- core.SupervisorScope(outer.Context(), func(ctx context.Context) error {
+			child = core.Launch(ctx, blockUntilDone(nil))
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	waitChan(t, started, "scope body to start")
+	outer.Cancel(nil)
+	if !child.IsCancelled() {
+		t.Errorf("child.IsCancelled() = false when Cancel of the caller returned, want true")
+	}
+	if err := recvErr(t, res, "SupervisorScope"); !core.IsCancellation(err) {
+		t.Errorf("SupervisorScope(ctx, f) = %v, want a cancellation", err)
+	}
+	mustJoin(t, outer)
+	rec.expectNone(t)
+}
