@@ -29,10 +29,11 @@ const (
 	cmOwnWork                   // the job's own work is done with this cause (its body returned it)
 )
 
-// cancelItem is a pending cancellation in a work list.
+// cancelItem is a pending cancellation in a work list: job j, to be
+// cancelled with the (shared) record rec.
 type cancelItem struct {
-	j     *job
-	cause error
+	j   *job
+	rec *finishing
 }
 
 // cancel cancels j and its descendants with cause (already normalised: a
@@ -41,7 +42,7 @@ type cancelItem struct {
 func (j *job) cancel(cause error, mode uint8) bool {
 	var buf [16]cancelItem
 	work := buf[:0]
-	ok, rooted := j.cancelStep(cause, mode, &work)
+	ok, rooted := j.cancelStep(&finishing{root: cause}, mode, &work)
 	drain(work)
 	if rooted && mode&cmFailure != 0 {
 		j.offerUp(cause)
@@ -54,7 +55,7 @@ func drain(work []cancelItem) {
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
-		it.j.cancelStep(it.cause, 0, &work)
+		it.j.cancelStep(it.rec, 0, &work)
 	}
 }
 
@@ -70,16 +71,20 @@ func (j *job) offerUp(err error) {
 		}
 		var buf [16]cancelItem
 		work := buf[:0]
-		_, rooted = p.cancelStep(err, 0, &work)
+		_, rooted = p.cancelStep(&finishing{root: err}, 0, &work)
 		drain(work)
 		x = p
 	}
 }
 
-// cancelStep runs the four steps on j alone, appending j's children to the
-// work list when j starts cancelling. It returns whether j accepted cause
-// and whether cause became j's root cause.
-func (j *job) cancelStep(cause error, mode uint8, work *[]cancelItem) (ok, rooted bool) {
+// cancelStep runs the four steps on j alone with the cause rec.root,
+// publishing rec itself if the cause becomes j's root, and appends j's
+// children to the work list when j starts cancelling. It returns whether j
+// accepted the cause and whether it became j's root cause.
+func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted bool) {
+	if mode&cmFail == 0 {
+		return j.cancelFast(rec, mode, work)
+	}
 	// 1. hold.
 	for {
 		s := j.state.Load()
@@ -99,19 +104,16 @@ func (j *job) cancelStep(cause error, mode uint8, work *[]cancelItem) (ok, roote
 		}
 	}
 	// 2. publish.
-	f := j.fin.Load()
-	if f == nil {
-		f = &finishing{root: cause}
-		rooted = j.fin.CompareAndSwap(nil, f)
-		if !rooted {
-			f = j.fin.Load()
-		}
+	if j.fin.Load() == nil {
+		rooted = j.fin.CompareAndSwap(nil, rec)
 	}
 	if !rooted {
-		f.addLater(cause)
+		j.addLater(rec.root)
 	}
-	// 3. flip.
-	flipped := false
+	// 3. flip, and 4. release — in one CAS when this hold is the last:
+	// then this call is the finalizer, and it notifies before it
+	// finalizes, so nothing can complete the job in between.
+	flipped, released := false, false
 	for {
 		s := j.state.Load()
 		ns := s | stCancelled
@@ -120,31 +122,99 @@ func (j *job) cancelStep(cause error, mode uint8, work *[]cancelItem) (ok, roote
 			// body will never run (Start refuses a cancelled job).
 			ns |= stCompleting
 		}
+		last := ns&stCompleting != 0 && holdsOf(ns) == 1
+		if last {
+			ns -= oneHold
+		}
 		if ns == s {
 			break
 		}
 		// CAS: set the flags; retry if a child or hold changed the count.
 		if j.state.CompareAndSwap(s, ns) {
-			flipped = s&stCancelled == 0
+			flipped, released = s&stCancelled == 0, last
 			break
 		}
 	}
 	if flipped {
-		j.notifyCancelling(f.root, work)
+		j.notifyCancelling(j.fin.Load().root, work)
 	}
-	// 4. release.
-	if finalizing(j.state.Add(releaseHold)) {
+	if released {
+		j.finalize()
+	} else if finalizing(j.state.Add(releaseHold)) {
 		j.finalize()
 	}
 	return true, rooted
 }
 
-// addLater records a cause that arrived after the root: failures are kept,
-// cancellations dropped (they never become the final cause nor are they
-// attached to it).
-func (f *finishing) addLater(cause error) {
-	if !IsCancellation(cause) && !sameError(cause, f.root) {
-		f.add(cause)
+// cancelFast is cancelStep without the hold, for every cause but Fail's.
+// The hold exists so that a published root cause is never left behind by
+// a call that then loses: only Fail can lose to a Complete while the job
+// stays open to later cancellations. Any other cancellation is refused only
+// by a finalizing or final job, which never reads fin again (stCancelled
+// is not set) and accepts no later cause. A failure that is not the root
+// is recorded before the flag, while the job cannot finalize: the caller
+// is the job's own body (before stCompleting) or a child (holding a hold).
+func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted bool) {
+	if j.fin.Load() == nil && j.state.Load()&stFinal == 0 {
+		rooted = j.fin.CompareAndSwap(nil, rec)
+	}
+	if !rooted {
+		j.addLater(rec.root)
+	}
+	var s, ns uint64
+	for {
+		s = j.state.Load()
+		if closed(s) {
+			return false, false
+		}
+		ns = s | stCancelled
+		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
+			// Cancelling a body-less job ends its own work; a New job's
+			// body will never run (Start refuses a cancelled job).
+			ns |= stCompleting
+		}
+		if ns == s {
+			return true, rooted // already cancelling: nothing to flip
+		}
+		// CAS: set the flags; retry if a child or hold changed the count.
+		if j.state.CompareAndSwap(s, ns) {
+			break
+		}
+	}
+	if s&stCancelled == 0 {
+		j.notifyCancelling(j.fin.Load().root, work)
+	}
+	if finalizing(ns) {
+		// This CAS made the job finalizing: this call finalizes, after
+		// notifying, so the cancelling handlers run first.
+		j.finalize()
+	}
+	return true, rooted
+}
+
+// addLater records on j a cause that arrived after the root: failures are
+// kept, cancellations dropped (they never become the final cause nor are
+// they attached to it). A shared record is replaced by a private copy
+// first. The caller holds a hold, so j cannot finalize meanwhile.
+func (j *job) addLater(cause error) {
+	if IsCancellation(cause) {
+		return
+	}
+	for {
+		f := j.fin.Load()
+		if sameError(cause, f.root) {
+			return
+		}
+		if !f.shared {
+			f.add(cause)
+			return
+		}
+		own := &finishing{root: f.root}
+		own.add(cause)
+		// CAS: privatise the record; retry if someone else did.
+		if j.fin.CompareAndSwap(f, own) {
+			return
+		}
 	}
 }
 
@@ -155,16 +225,16 @@ func (j *job) notifyCancelling(root error, work *[]cancelItem) {
 	j.closeDone(false)
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
-	var childCause error
+	var childRec *finishing // one record for all the children
 	for _, n := range nodes {
 		if !n.claim() {
 			continue
 		}
 		if n.kind == nodeChild {
-			if childCause == nil {
-				childCause = causeForChild(root)
+			if childRec == nil {
+				childRec = &finishing{root: causeForChild(root), shared: true}
 			}
-			*work = append(*work, cancelItem{childOf(n), childCause})
+			*work = append(*work, cancelItem{childOf(n), childRec})
 			continue
 		}
 		j.run(n, root)

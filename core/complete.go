@@ -28,8 +28,11 @@ func (j *job) finalizeOne() *job {
 	if s&stCancelled != 0 {
 		f := j.fin.Load()
 		final = f.finalCause()
-		// Written before stFinal is set; read only after it is seen.
-		f.final = final
+		if final != f.root {
+			// Written before stFinal is set; read only after it is
+			// seen. (Never in a shared record: its final is its root.)
+			f.final = final
+		}
 		if !IsCancellation(final) {
 			j.passFailure(final)
 		}
@@ -46,7 +49,7 @@ func (j *job) finalizeOne() *job {
 // detach from the parent. It returns the parent when this left it
 // finalizing.
 func (j *job) afterFinal(s uint64, final error) *job {
-	j.closeDone(false)
+	j.closeDone(false) // usually closed already, when the job started cancelling
 
 	// Close the list and run what it held: first the cancelling kind
 	// (never run if the job never cancelled), then the completion
@@ -110,6 +113,9 @@ func (j *job) passFailure(final error) {
 // failure, with the later ones attached (a [MultiError]) when there are
 // any; the root cause when all were cancellations.
 func (f *finishing) finalCause() error {
+	if f.others.Load() == nil {
+		return f.root // the common case: one cause
+	}
 	var buf [8]error
 	all := append(buf[:0], f.root)
 	start := len(all)

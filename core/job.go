@@ -236,10 +236,16 @@ func (j *job) name() string {
 func childOf(n *node) *job { return (*job)(unsafe.Pointer(n)) }
 
 // finishing records the causes of a cancelled job.
+//
+// A parent cancelling its children publishes one shared record in all of
+// them (they have the same root cause), which saves an allocation per
+// child. A shared record is never written: a child that later records a
+// failure of its own replaces it with a private copy first (addLater).
 type finishing struct {
 	root   error                   // the first cause recorded; immutable
-	others atomic.Pointer[errNode] // failures recorded later, newest first
-	final  error                   // the final cause: written by the finalizer before stFinal
+	shared bool                    // published in several jobs: read-only; immutable
+	others atomic.Pointer[errNode] // failures recorded later, newest first (private records only)
+	final  error                   // the final cause if not root: written by the finalizer before stFinal
 }
 
 // errNode is an element of a Treiber stack of errors.
@@ -322,7 +328,7 @@ func (j *job) Cause() error {
 		return nil
 	}
 	f := j.fin.Load()
-	if s&stFinal != 0 {
+	if s&stFinal != 0 && f.final != nil {
 		return f.final
 	}
 	return f.root
@@ -409,6 +415,11 @@ func (j *job) closeDone(job bool) {
 // closeChan closes the channel in v, if one was made, and leaves closedChan
 // in its place for later callers.
 func closeChan(v *atomic.Value) {
+	if c := v.Load(); c == nil || c.(chan struct{}) == closedChan {
+		// No channel yet (a later lazyChan sees the state and closes
+		// the one it makes), or closed already: this saves a swap.
+		return
+	}
 	if old := v.Swap(closedChan); old != nil && old.(chan struct{}) != closedChan {
 		close(old.(chan struct{}))
 	}

@@ -366,3 +366,47 @@ func TestRule13_NilContextScope(t *testing.T) {
 		}
 	}
 }
+
+// TestRule13_ScopeFailureWithPendingChildNotPassedUp checks that a scope
+// whose body failed while a child still runs (so the scope stays Cancelling
+// for a while) never cancels the caller's job (API rule 13; kotlinx rules
+// 30, 40).
+func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
+	t.Parallel()
+	for _, sk := range scopeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			failure := newErr("scope")
+			release := make(chan struct{})
+			scopeJob := make(chan core.Job, 1)
+			res := make(chan error, 1)
+			caller := core.Launch(rec.ctx(), func(ctx context.Context) error {
+				res <- sk.scope(ctx, func(ctx context.Context) error {
+					started := make(chan struct{})
+					core.Launch(ctx, func(context.Context) error {
+						close(started)
+						hold(t, release) // ignores the cancellation
+						return nil
+					})
+					<-started
+					scopeJob <- core.JobOf(ctx)
+					return failure
+				})
+				return nil // the caller swallows the scope's error
+			})
+			sj := <-scopeJob
+			if got := waitLeaves(t, sj, core.Active); got != core.Cancelling {
+				t.Fatalf("scope job State() = %v after its body failed, want %v", got, core.Cancelling)
+			}
+			checkState(t, caller, core.Active)
+			close(release)
+			if err := recvErr(t, res, sk.name); !errors.Is(err, failure) {
+				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
+			}
+			mustJoin(t, caller)
+			checkState(t, caller, core.Completed)
+			rec.expectNone(t)
+		})
+	}
+}

@@ -279,3 +279,39 @@ func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
 	mustJoin(t, outer)
 	rec.expectNone(t)
 }
+
+// TestRule8_SupervisorChildFailingWithPendingChildren checks that a child
+// that fails while its own child is still running (so it stays Cancelling
+// for a while) does not cancel the supervisor or its siblings, neither when
+// it starts cancelling nor when it ends (API rule 8; kotlinx rules 30, 77).
+func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	sup := core.NewSupervisorJob(rec.ctx())
+	cleanupJob(t, sup)
+	sibStarted := make(chan struct{})
+	sibling := core.Launch(sup.Context(), blockUntilDone(sibStarted))
+	waitChan(t, sibStarted, "sibling to start")
+	failure := newErr("child")
+	grandStarted := make(chan struct{})
+	release := make(chan struct{})
+	child := core.Launch(sup.Context(), func(ctx context.Context) error {
+		core.Launch(ctx, func(context.Context) error {
+			close(grandStarted)
+			hold(t, release) // ignores the cancellation
+			return nil
+		})
+		<-grandStarted
+		return failure
+	})
+	if got := waitLeaves(t, child, core.Active); got != core.Cancelling {
+		t.Fatalf("child.State() = %v after its body failed, want %v", got, core.Cancelling)
+	}
+	checkState(t, sup, core.Active)
+	checkState(t, sibling, core.Active)
+	close(release)
+	mustJoin(t, child)
+	rec.expectOne(t, failure)
+	checkState(t, sup, core.Active)
+	checkState(t, sibling, core.Active)
+}

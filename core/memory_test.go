@@ -1,0 +1,439 @@
+package core_test
+
+// Memory tests (API rule 15, STYLE point 20): a long-lived job holds memory
+// only for what is alive, disposed handlers hold none, and deep chains and
+// wide fans cancel and complete in constant stack.
+//
+// These tests are not parallel: they measure the heap or lower the stack
+// limit of the whole process. They are skipped under -short.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"testing"
+	"time"
+	"weak"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// memBudget is the heap growth allowed after a loop of short-lived work on
+// a long-lived job. A leak of one pointer per iteration is 8 MB over a
+// million iterations: far above it.
+const memBudget = 1 << 20
+
+// memStackLimit is the maximum goroutine stack while the deep-chain tests
+// run (the default is 1 GB, which a recursion over 100,000 levels would not
+// reach). A recursive walk needs at least a few dozen bytes per level, so
+// 100,000 levels overflow it and the test binary dies with "goroutine stack
+// exceeds 4194304-byte limit"; an iterative one needs a few kilobytes.
+const memStackLimit = 4 << 20
+
+// memChainDepth is the depth of the chains and the width of the fan.
+const memChainDepth = 100_000
+
+// memSkipShort skips a memory test under -short.
+func memSkipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("memory test: skipped under -short")
+	}
+}
+
+// memHeap returns HeapAlloc after two full collections (the second one
+// frees what the finalizers of the first released).
+func memHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// memGrowth runs warm (to make what the steady state keeps, such as
+// lazily made fields), then measures the heap around run.
+func memGrowth(warm, run func()) int64 {
+	warm()
+	before := memHeap()
+	run()
+	after := memHeap()
+	return int64(after) - int64(before)
+}
+
+// memCheckGrowth fails t if growth is over memBudget.
+func memCheckGrowth(t *testing.T, what string, growth int64, elapsed time.Duration) {
+	t.Helper()
+	t.Logf("%s: heap growth %d B (budget %d B), %v", what, growth, memBudget, elapsed.Round(time.Millisecond))
+	if growth >= memBudget {
+		t.Errorf("%s: heap grew by %d B, want under %d B (rule 15: a long-lived job holds memory only for what is alive)",
+			what, growth, memBudget)
+	}
+}
+
+// memLimitStack lowers the maximum goroutine stack for the rest of the test.
+func memLimitStack(t *testing.T) {
+	old := debug.SetMaxStack(memStackLimit)
+	t.Cleanup(func() { debug.SetMaxStack(old) })
+}
+
+// TestMemory_SequentialChildren runs short children one after another under
+// one long-lived parent and checks that the parent's memory stays bounded
+// (rule 15): after the loop the heap (measured after two GCs, with the
+// parent alive and referenced) is less than memBudget larger than before.
+// The children are body-less NewJob children completed at once, or Launch
+// children joined one by one.
+func TestMemory_SequentialChildren(t *testing.T) {
+	memSkipShort(t)
+	tests := []struct {
+		name string
+		n    int
+		one  func(t *testing.T, parent core.Job)
+	}{
+		{"NewJob+Complete", 1_000_000, func(t *testing.T, parent core.Job) {
+			c := core.NewJob(parent.Context())
+			if !c.Complete() {
+				t.Fatalf("child %v: Complete() = false, want true", c)
+			}
+			if !c.IsCompleted() {
+				t.Fatalf("child %v not final when Complete returned", c)
+			}
+		}},
+		{"Launch+Join", 100_000, func(t *testing.T, parent core.Job) {
+			c := core.Launch(parent.Context(), func(context.Context) error { return nil })
+			if err := c.Join(context.Background()); err != nil {
+				t.Fatalf("Join(ctx) = %v, want nil", err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := core.NewJob(nil)
+			var parentRuns int
+			parent.InvokeOnCompletion(func(error) { parentRuns++ })
+			loop := func(n int) func() {
+				return func() {
+					for range n {
+						tc.one(t, parent)
+					}
+				}
+			}
+			start := time.Now()
+			growth := memGrowth(loop(tc.n/100), loop(tc.n))
+			elapsed := time.Since(start)
+			if st := parent.State(); st != core.Active {
+				t.Errorf("parent.State() = %v after its children completed, want Active", st)
+			}
+			for c := range parent.Children() {
+				t.Errorf("parent.Children() yields %v after all children completed, want none", c)
+			}
+			runtime.KeepAlive(parent)
+			memCheckGrowth(t, fmt.Sprintf("%d children", tc.n), growth, elapsed)
+
+			parent.Complete()
+			stressWait(t, parent.Done(), "the parent to complete")
+			if parentRuns != 1 || parent.State() != core.Completed {
+				t.Errorf("parent: State() = %v, completion handler ran %d times, want Completed and 1", parent.State(), parentRuns)
+			}
+		})
+	}
+}
+
+// memNoop is a handler that captures nothing, so registering it allocates
+// only the registration itself.
+func memNoop(error) {}
+
+// TestMemory_RegisterDisposePairs registers and disposes handlers on one
+// live job, many times, and checks that the heap does not grow (rule 10:
+// "a disposed handler ... holds no memory"; rule 15). Variants: completion
+// and cancelling handlers; with live handlers registered before and after
+// the loop; and from two goroutines at once, which also races the list's
+// cleaning passes against each other's pushes.
+func TestMemory_RegisterDisposePairs(t *testing.T) {
+	memSkipShort(t)
+	// 10,000,000 pairs take about a second without the race detector;
+	// with it, 1,000,000 take about as long.
+	n := 10_000_000
+	if raceEnabled {
+		n = 1_000_000
+	}
+	pair := func(job core.Job, kind int) {
+		var h core.DisposableHandle
+		if kind == onCompletion {
+			h = job.InvokeOnCompletion(memNoop)
+		} else {
+			h = job.InvokeOnCancelling(memNoop)
+		}
+		h.Dispose()
+	}
+	tests := []struct {
+		name       string
+		kind       int
+		goroutines int
+		live       bool // keep live handlers registered around the loop
+	}{
+		{"InvokeOnCompletion", onCompletion, 1, false},
+		{"InvokeOnCancelling", onCancelling, 1, false},
+		{"InvokeOnCompletion/with live handlers", onCompletion, 1, true},
+		{"InvokeOnCompletion/two goroutines", onCompletion, 2, false},
+		{"InvokeOnCancelling/two goroutines", onCancelling, 2, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			job := core.NewJob(nil)
+			var liveRuns [2]int
+			if tc.live {
+				job.InvokeOnCompletion(func(error) { liveRuns[0]++ })
+			}
+			loop := func(n int) func() {
+				return func() {
+					var wg sync.WaitGroup
+					for range tc.goroutines {
+						stressGo(&wg, func() {
+							for range n / tc.goroutines {
+								pair(job, tc.kind)
+							}
+						})
+					}
+					stressWaitGroup(t, &wg, "the register/dispose loops to return")
+				}
+			}
+			start := time.Now()
+			growth := memGrowth(loop(n/100), loop(n))
+			elapsed := time.Since(start)
+			if tc.live {
+				job.InvokeOnCancelling(func(error) { liveRuns[1]++ })
+			}
+			runtime.KeepAlive(job)
+			memCheckGrowth(t, fmt.Sprintf("%d register+Dispose pairs on %d goroutine(s)", n, tc.goroutines), growth, elapsed)
+			job.Cancel(nil)
+			stressWait(t, job.Done(), "the job to complete")
+			if tc.live && liveRuns != [2]int{1, 1} {
+				t.Errorf("live handlers ran %v times, want [1 1]", liveRuns)
+			}
+		})
+	}
+}
+
+// TestMemory_DisposedHandlerIsCollectable checks that a disposed handler
+// holds no memory (rule 10): what it captures is collected although the
+// job, and the handle itself, are still referenced.
+func TestMemory_DisposedHandlerIsCollectable(t *testing.T) {
+	memSkipShort(t)
+	for _, kind := range []int{onCompletion, onCancelling} {
+		t.Run(fmt.Sprintf("kind=%d", kind), func(t *testing.T) {
+			job := core.NewJob(nil)
+			payload := new([1 << 16]byte)
+			wp := weak.Make(payload)
+			h := func(error) { payload[0]++ }
+			var handle core.DisposableHandle
+			if kind == onCompletion {
+				handle = job.InvokeOnCompletion(h)
+			} else {
+				handle = job.InvokeOnCancelling(h)
+			}
+			// Another live handler registered after it, so that the
+			// disposed one stays linked inside the list.
+			job.InvokeOnCompletion(memNoop)
+			h, payload = nil, nil
+			handle.Dispose()
+			runtime.GC()
+			runtime.GC()
+			if wp.Value() != nil {
+				t.Errorf("a disposed handler's captured memory is still reachable (job %v)", job)
+			}
+			runtime.KeepAlive(handle)
+			runtime.KeepAlive(job)
+			job.Complete()
+			stressWait(t, job.Done(), "the job to complete")
+		})
+	}
+}
+
+// memChain builds a chain of depth jobs under a new NewJob root, each made
+// by mk from the context of the previous one (the root's for the first).
+func memChain(depth int, mk func(ctx context.Context) core.Job) (core.CompletableJob, []core.Job) {
+	root := core.NewJob(nil)
+	chain := make([]core.Job, depth)
+	var prev core.Job = root
+	for i := range chain {
+		chain[i] = mk(prev.Context())
+		prev = chain[i]
+	}
+	return root, chain
+}
+
+// memWaitAll waits until every job is final, bounded by stressTimeout.
+func memWaitAll(t *testing.T, what string, jobs []core.Job) {
+	t.Helper()
+	for _, j := range jobs {
+		stressWait(t, j.Done(), what)
+	}
+}
+
+// memCheckAll checks that every job is in state want (and its flags, cause,
+// Done and children are consistent), stopping at the first few failures.
+func memCheckAll(t *testing.T, what string, jobs []core.Job, want core.State) {
+	t.Helper()
+	bad := 0
+	for i, j := range jobs {
+		st := j.State()
+		problem := stressFinalState(j)
+		if st != want || problem != "" {
+			t.Errorf("%s: job %d of %d (%v): State() = %v, want %v; %s", what, i, len(jobs), j, st, want, problem)
+			if bad++; bad == 5 {
+				t.Fatalf("%s: giving up after %d bad jobs", what, bad)
+			}
+		}
+	}
+}
+
+// TestMemory_DeepChain cancels, completes and fails chains of memChainDepth
+// jobs, each the child of the previous one, with the goroutine stack
+// limited to memStackLimit: cancellation goes down and completion and
+// failure go up without recursion (a recursive implementation overflows the
+// stack and the test binary dies). Every job must end in the expected state.
+func TestMemory_DeepChain(t *testing.T) {
+	memSkipShort(t)
+	memLimitStack(t)
+	newJob := func(ctx context.Context) core.Job { return core.NewJob(ctx) }
+	waitDone := func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	launch := func(ctx context.Context) core.Job { return core.Launch(ctx, waitDone) }
+
+	t.Run("NewJob/cancel from the root", func(t *testing.T) {
+		start := time.Now()
+		root, chain := memChain(memChainDepth, newJob)
+		root.Cancel(nil)
+		// Body-less jobs with nothing left to wait for: final at once.
+		if !chain[len(chain)-1].IsCompleted() || !root.IsCompleted() {
+			t.Errorf("after root.Cancel returned: leaf %v, root %v, want both final", chain[len(chain)-1], root)
+		}
+		memCheckAll(t, "after root.Cancel", chain, core.Cancelled)
+		memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
+		t.Logf("%d jobs: built and cancelled in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("Launch/cancel from the root", func(t *testing.T) {
+		start := time.Now()
+		root, chain := memChain(memChainDepth, launch)
+		root.Cancel(nil)
+		// Cancel is synchronous: every descendant is cancelling.
+		for i, j := range chain {
+			if !j.IsCancelled() {
+				t.Fatalf("job %d of the chain is %v after root.Cancel returned, want Cancelling or Cancelled", i, j)
+			}
+		}
+		if err := chain[len(chain)-1].Join(context.Background()); err != nil {
+			t.Errorf("Join(ctx) on the deepest job = %v, want nil", err)
+		}
+		stressWait(t, root.Done(), "the root to complete")
+		memWaitAll(t, "every job of the chain to complete", chain)
+		memCheckAll(t, "after root.Cancel", chain, core.Cancelled)
+		t.Logf("%d Launch jobs: built and cancelled in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("NewJob/complete from the leaf up", func(t *testing.T) {
+		start := time.Now()
+		root, chain := memChain(memChainDepth, newJob)
+		// Complete from the root down: each waits in Completing for its
+		// child, until the leaf's completion finishes them all.
+		if !root.Complete() {
+			t.Fatalf("root.Complete() = false, want true")
+		}
+		for i, j := range chain[:len(chain)-1] {
+			if !j.(core.CompletableJob).Complete() {
+				t.Fatalf("job %d: Complete() = false, want true", i)
+			}
+			if st := j.State(); st != core.Completing {
+				t.Fatalf("job %d: State() = %v after Complete with a live child, want Completing", i, st)
+			}
+		}
+		if st := root.State(); st != core.Completing {
+			t.Fatalf("root.State() = %v, want Completing", st)
+		}
+		if !chain[len(chain)-1].(core.CompletableJob).Complete() {
+			t.Fatalf("leaf: Complete() = false, want true")
+		}
+		// The leaf had nothing to wait for: it and every ancestor are
+		// final when its Complete returns.
+		if !root.IsCompleted() {
+			t.Errorf("root %v not final after the leaf's Complete returned", root)
+		}
+		memCheckAll(t, "after the leaf completed", chain, core.Completed)
+		memCheckAll(t, "root", []core.Job{root}, core.Completed)
+		t.Logf("%d jobs: built and completed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("NewJob/fail the leaf", func(t *testing.T) {
+		start := time.Now()
+		root, chain := memChain(memChainDepth, newJob)
+		failure := errors.New("leaf failure")
+		if !chain[len(chain)-1].(core.CompletableJob).Fail(failure) {
+			t.Fatalf("leaf: Fail() = false, want true")
+		}
+		// Failure goes up (rule 7), cancelling every ancestor and so the
+		// whole chain; none has anything left to wait for.
+		memCheckAll(t, "after the leaf failed", chain, core.Cancelled)
+		memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
+		if err := root.Cause(); !errors.Is(err, failure) {
+			t.Errorf("root.Cause() = %v, want the leaf's failure %v", err, failure)
+		}
+		t.Logf("%d jobs: built and failed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// TestMemory_WideFan cancels a parent with memChainDepth children (and a
+// cancelling handler on each) from the parent: every child ends Cancelled,
+// and so does the parent, once the last child is.
+func TestMemory_WideFan(t *testing.T) {
+	memSkipShort(t)
+	memLimitStack(t)
+	tests := []struct {
+		name string
+		mk   func(ctx context.Context) core.Job
+	}{
+		{"NewJob", func(ctx context.Context) core.Job { return core.NewJob(ctx) }},
+		{"Launch", func(ctx context.Context) core.Job {
+			return core.Launch(ctx, func(ctx context.Context) error {
+				<-ctx.Done()
+				return ctx.Err()
+			})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			parent := core.NewJob(nil)
+			kids := make([]core.Job, memChainDepth)
+			var cancelled int
+			var mu sync.Mutex
+			for i := range kids {
+				kids[i] = tc.mk(parent.Context())
+				kids[i].InvokeOnCancelling(func(error) {
+					mu.Lock()
+					cancelled++
+					mu.Unlock()
+				})
+			}
+			parent.Cancel(nil)
+			// Cancel is synchronous: the cancelling handlers have run.
+			mu.Lock()
+			got := cancelled
+			mu.Unlock()
+			if got != len(kids) {
+				t.Errorf("%d of %d cancelling handlers ran when parent.Cancel returned, want all", got, len(kids))
+			}
+			stressWait(t, parent.Done(), "the parent to complete")
+			memWaitAll(t, "every child to complete", kids)
+			memCheckAll(t, "children", kids, core.Cancelled)
+			memCheckAll(t, "parent", []core.Job{parent}, core.Cancelled)
+			t.Logf("%d %s children: built and cancelled in %v", len(kids), tc.name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
