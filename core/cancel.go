@@ -42,10 +42,15 @@ type cancelItem struct {
 func (j *job) cancel(cause error, mode uint8) bool {
 	var buf [16]cancelItem
 	work := buf[:0]
-	ok, rooted := j.cancelStep(&finishing{root: cause}, mode, &work)
+	ok, rooted, last := j.cancelStep(&finishing{root: cause}, mode, &work)
 	drain(work)
-	if rooted && mode&cmFailure != 0 {
+	if rooted && mode&cmFailure != 0 && j.fin.Load().offered.CompareAndSwap(false, true) {
+		// j may have finalized already (its children, cancelled above,
+		// can finish it); then its finalizer offered the failure.
 		j.offerUp(cause)
+	}
+	if last {
+		j.finalize()
 	}
 	return ok
 }
@@ -55,7 +60,9 @@ func drain(work []cancelItem) {
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
-		it.j.cancelStep(it.rec, 0, &work)
+		if _, _, last := it.j.cancelStep(it.rec, 0, &work); last {
+			it.j.finalize()
+		}
 	}
 }
 
@@ -71,7 +78,8 @@ func (j *job) offerUp(err error) {
 		}
 		var buf [16]cancelItem
 		work := buf[:0]
-		_, rooted = p.cancelStep(&finishing{root: err}, 0, &work)
+		// p cannot be left finalizing: it still counts x.
+		_, rooted, _ = p.cancelStep(&finishing{root: err}, 0, &work)
 		drain(work)
 		x = p
 	}
@@ -80,8 +88,10 @@ func (j *job) offerUp(err error) {
 // cancelStep runs the four steps on j alone with the cause rec.root,
 // publishing rec itself if the cause becomes j's root, and appends j's
 // children to the work list when j starts cancelling. It returns whether j
-// accepted the cause and whether it became j's root cause.
-func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted bool) {
+// accepted the cause, whether it became j's root cause, and whether this
+// call left j finalizing — then the caller must finalize it, after it has
+// offered a failure to the ancestors.
+func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted, last bool) {
 	if mode&cmFail == 0 {
 		return j.cancelFast(rec, mode, work)
 	}
@@ -89,10 +99,10 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	for {
 		s := j.state.Load()
 		if closed(s) {
-			return false, false
+			return false, false, false
 		}
 		if mode&cmFail != 0 && s&(stCompleting|stCancelled) != 0 {
-			return false, false // Fail must be the call that ends Active
+			return false, false, false // Fail must be the call that ends Active
 		}
 		ns := s + oneHold
 		if mode&cmFail != 0 {
@@ -138,12 +148,8 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	if flipped {
 		j.notifyCancelling(j.fin.Load().root, work)
 	}
-	if released {
-		j.finalize()
-	} else if finalizing(j.state.Add(releaseHold)) {
-		j.finalize()
-	}
-	return true, rooted
+	last = released || finalizing(j.state.Add(releaseHold))
+	return true, rooted, last
 }
 
 // cancelFast is cancelStep without the hold, for every cause but Fail's.
@@ -154,8 +160,11 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 // is not set) and accepts no later cause. A failure that is not the root
 // is recorded before the flag, while the job cannot finalize: the caller
 // is the job's own body (before stCompleting) or a child (holding a hold).
-func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted bool) {
-	if j.fin.Load() == nil && j.state.Load()&stFinal == 0 {
+func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted, last bool) {
+	if j.fin.Load() == nil {
+		if closed(j.state.Load()) {
+			return false, false, false // too late; and fin stays unwritten
+		}
 		rooted = j.fin.CompareAndSwap(nil, rec)
 	}
 	if !rooted {
@@ -165,7 +174,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	for {
 		s = j.state.Load()
 		if closed(s) {
-			return false, false
+			return false, false, false
 		}
 		ns = s | stCancelled
 		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
@@ -174,7 +183,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 			ns |= stCompleting
 		}
 		if ns == s {
-			return true, rooted // already cancelling: nothing to flip
+			return true, rooted, false // already cancelling: nothing to flip
 		}
 		// CAS: set the flags; retry if a child or hold changed the count.
 		if j.state.CompareAndSwap(s, ns) {
@@ -184,12 +193,9 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	if s&stCancelled == 0 {
 		j.notifyCancelling(j.fin.Load().root, work)
 	}
-	if finalizing(ns) {
-		// This CAS made the job finalizing: this call finalizes, after
-		// notifying, so the cancelling handlers run first.
-		j.finalize()
-	}
-	return true, rooted
+	// If this CAS made the job finalizing, the caller finalizes it, after
+	// the notification above, so the cancelling handlers run first.
+	return true, rooted, finalizing(ns)
 }
 
 // addLater records on j a cause that arrived after the root: failures are
@@ -363,7 +369,7 @@ func (j *job) endOwnWork(refuseCancelled bool) bool {
 		ns := s | stCompleting
 		direct := finalizing(ns) && s&stCancelled == 0
 		if direct {
-			ns |= stFinal | j.notifiedIfNoHandlers()
+			ns |= stFinal | j.notifiedAtOnce()
 		}
 		// CAS: record the end of the own work; retry if the count changed.
 		if j.state.CompareAndSwap(s, ns) {
@@ -377,13 +383,17 @@ func (j *job) endOwnWork(refuseCancelled bool) bool {
 	}
 }
 
-// notifiedIfNoHandlers returns stNotified when j's list is empty: then the
-// transition to final can also mark the handlers as run. A handler pushed
-// after this look finds the job final and runs itself (it registered, in
-// effect, after completion).
-func (j *job) notifiedIfNoHandlers() uint64 {
-	if j.head.Load() == nil {
-		return stNotified
+// notifiedAtOnce returns stNotified when j's list is empty and no Done
+// channel was made: then the transition to final can also mark the
+// handlers as run (Join returns at once, a Done made later is closed by its
+// maker). A handler pushed after this look finds the job final and runs
+// itself: it registered, in effect, after completion.
+func (j *job) notifiedAtOnce() uint64 {
+	if j.head.Load() != nil {
+		return 0
 	}
-	return 0
+	if x := j.extra.Load(); x != nil && x.done.Load() != nil {
+		return 0
+	}
+	return stNotified
 }

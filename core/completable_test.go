@@ -208,7 +208,9 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 			if !job.Fail(failure) {
 				t.Fatalf("Fail() = false, want true")
 			}
-			checkState(t, job, core.Cancelling)
+			if !job.IsCancelled() {
+				t.Errorf("IsCancelled() = false when Fail returned, want true")
+			}
 			mustJoin(t, job)
 			checkState(t, job, core.Cancelled)
 			checkState(t, child, core.Cancelled)

@@ -28,7 +28,7 @@ func (j *job) finalizeOne() *job {
 	if s&stCancelled != 0 {
 		f := j.fin.Load()
 		final = f.finalCause()
-		if final != f.root {
+		if !sameError(final, f.root) {
 			// Written before stFinal is set; read only after it is
 			// seen. (Never in a shared record: its final is its root.)
 			f.final = final
@@ -39,7 +39,7 @@ func (j *job) finalizeOne() *job {
 	}
 	// Only the finalizer sets flags now (attach, start and cancel all
 	// refuse a finalizing job); an atomic OR leaves the counts alone.
-	set := stFinal | j.notifiedIfNoHandlers()
+	set := stFinal | j.notifiedAtOnce()
 	j.state.Or(set)
 	return j.afterFinal(s|set, final)
 }
@@ -75,10 +75,14 @@ func (j *job) afterFinal(s uint64, final error) *job {
 			}
 		}
 	}
+	// Done is closed before stNotified is set, so that Join (which looks
+	// at the flag) never returns while Done is open; and once more after,
+	// for a channel made in between (its maker saw no flag).
+	j.closeDone(true)
 	if s&stNotified == 0 {
 		j.state.Or(stNotified)
+		j.closeDone(true)
 	}
-	j.closeDone(true)
 
 	if p := j.parent; p != nil {
 		// One atomic add on the parent: release the hold and count the
@@ -100,8 +104,20 @@ func isHandler(n *node) bool { return n.kind != nodeChild }
 func (j *job) passFailure(final error) {
 	handled := false
 	if p := j.parent; p != nil && j.asChild.flags&fScoped == 0 && p.asChild.flags&fSupervisor == 0 {
-		// The parent de-duplicates: it may hold the root already.
-		p.cancel(final, cmFailure)
+		// A failure that is j's root cause usually reached the parent
+		// when j started cancelling (offerUp); pass on the others, one
+		// by one, so that the parent never holds the same error twice
+		// (errors of uncomparable types could not be told apart).
+		fails := []error{final}
+		if m, ok := final.(*MultiError); ok {
+			fails = m.errs
+		}
+		if f := j.fin.Load(); !IsCancellation(f.root) && !f.offered.CompareAndSwap(false, true) {
+			fails = fails[1:] // the root (first in the final cause) went up already
+		}
+		for _, err := range fails {
+			p.cancel(err, cmFailure)
+		}
 		handled = p.asChild.flags&fHandles != 0
 	}
 	if !handled && j.asChild.flags&fReports != 0 {
@@ -134,8 +150,7 @@ func (f *finishing) finalCause() error {
 		// A child's aggregated failure is flattened: its first failure
 		// usually reached this job already, when the child started
 		// cancelling.
-		var m *MultiError
-		if errors.As(err, &m) && m == err {
+		if m, ok := err.(*MultiError); ok {
 			for _, e := range m.errs {
 				failures = appendNew(failures, e)
 			}

@@ -286,3 +286,24 @@ func TestRule14_DerivedContextsFollowJob(t *testing.T) {
 		t.Errorf("context.Cause(late) = %v, want %v", cause, why)
 	}
 }
+
+// TestRule14_NotDoneWhileCompleting checks that the context of a job that
+// waits in Completing for its children is not done: the job is still
+// active (API rules 5, 14).
+func TestRule14_NotDoneWhileCompleting(t *testing.T) {
+	t.Parallel()
+	job := core.NewJob(nil)
+	child := core.NewJob(job.Context())
+	job.Complete()
+	checkState(t, job, core.Completing)
+	for _, j := range []core.Job{job, child} {
+		if err := j.Context().Err(); err != nil || isClosed(j.Context().Done()) {
+			t.Errorf("%v: Context().Err() = %v while Completing, want nil", j, err)
+		}
+	}
+	child.Complete()
+	mustJoin(t, job)
+	if err := job.Context().Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Context().Err() = %v after completion, want %v", err, context.Canceled)
+	}
+}

@@ -16,9 +16,7 @@ func ExamplePanicError() {
 	ctx := context.Background()
 
 	err := core.Scope(ctx, func(ctx context.Context) error {
-		var m map[string]int
-		m["answer"] = 42 // panics: assignment to entry in nil map
-		return nil
+		panic("negative balance")
 	})
 	var pe *core.PanicError
 	if errors.As(err, &pe) {
@@ -35,7 +33,7 @@ func ExamplePanicError() {
 	}
 	fmt.Println("errors.Is finds the value:", errors.Is(err, errCorrupt))
 	// Output:
-	// panic value: assignment to entry in nil map
+	// panic value: negative balance
 	// panic value: corrupt index
 	// errors.Is finds the value: true
 }

@@ -326,7 +326,7 @@ func ExampleNamed() {
 // This example joins a job from inside itself and from inside its child.
 // Such a wait could never end, so Join returns an error wrapping
 // core.ErrJoinCycle at once.
-func ExampleErrJoinCycle() {
+func ExampleLaunch_joinCycle() {
 	ctx := context.Background()
 	job := core.Launch(ctx, func(ctx context.Context) error {
 		self := core.JobOf(ctx)

@@ -445,3 +445,79 @@ func TestRule9_NestedExceptionHandlersInScope(t *testing.T) {
 	outer.expectNone(t)
 	inner.expectNone(t)
 }
+
+// uncomparableError is an error whose dynamic type cannot be compared with
+// ==: the Go counterpart of kotlinx's BadException, whose hashCode throws.
+type uncomparableError struct{ parts []string }
+
+func (e uncomparableError) Error() string { return strings.Join(e.parts, "/") }
+
+// TestJobExceptionHandling_UncomparableErrors ports kotlinx
+// JobExceptionHandlingTest.testBadException: failures of an error type that
+// cannot be compared with == are recorded, aggregated and reported without
+// crashing the process (API rules 7, 9: the process never crashes because of
+// user code).
+func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("single", func(t *testing.T) {
+		t.Parallel()
+		rec := newRecorder()
+		parent := core.NewJob(rec.ctx())
+		job := core.Launch(parent.Context(), func(context.Context) error {
+			return uncomparableError{[]string{"only"}}
+		})
+		mustJoin(t, job)
+		mustJoin(t, parent)
+		checkState(t, job, core.Cancelled)
+		var ue uncomparableError
+		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
+			t.Errorf("Cause() = %v, parent.Cause() = %v, want the uncomparable failure", job.Cause(), parent.Cause())
+		}
+		if errs := rec.get(); len(errs) != 1 || errs[0].Error() != "only" {
+			t.Errorf("exception handler got %v, want one call with %q", errs, "only")
+		}
+	})
+	t.Run("Fail", func(t *testing.T) {
+		t.Parallel()
+		parent := core.NewJob(nil)
+		job := core.NewJob(parent.Context())
+		if !job.Fail(uncomparableError{[]string{"failed"}}) {
+			t.Fatalf("Fail() = false, want true")
+		}
+		mustJoin(t, parent)
+		var ue uncomparableError
+		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
+			t.Errorf("Cause() = %v, parent.Cause() = %v, want the uncomparable failure", job.Cause(), parent.Cause())
+		}
+	})
+	t.Run("aggregated", func(t *testing.T) {
+		t.Parallel()
+		rec := newRecorder()
+		started := make(chan struct{})
+		release := make(chan struct{})
+		job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+			core.Launch(ctx, func(context.Context) error {
+				close(started)
+				hold(t, release) // ignores the cancellation
+				return uncomparableError{[]string{"second"}}
+			})
+			<-started
+			first := core.Launch(ctx, func(context.Context) error { return uncomparableError{[]string{"first"}} })
+			<-first.Done()
+			close(release)
+			return uncomparableError{[]string{"body"}}
+		})
+		mustJoin(t, job)
+		checkState(t, job, core.Cancelled)
+		errs := rec.get()
+		if len(errs) != 1 {
+			t.Fatalf("exception handler got %v, want one call", errs)
+		}
+		if got := errs[0].Error(); !strings.HasPrefix(got, "first") || !strings.Contains(got, "second") || !strings.Contains(got, "body") {
+			t.Errorf("reported error = %q, want the first failure followed by the others", got)
+		}
+		if got := len(multiErrors(job.Cause())); got != 3 {
+			t.Errorf("Cause() = %v lists %d errors, want 3", job.Cause(), got)
+		}
+	})
+}

@@ -96,6 +96,22 @@ func stressGo(wg *sync.WaitGroup, f func()) {
 	}()
 }
 
+// stressSpin spins until cond holds, yielding now and then (a goroutine
+// that must make cond true may share our P). It reports false if cond still
+// does not hold after stressWaitLimit: the caller fails.
+func stressSpin(t testing.TB, cond func() bool) bool {
+	deadline := time.Now().Add(stressWaitLimit(t))
+	for spins := 0; !cond(); spins++ {
+		if spins%64 == 63 {
+			runtime.Gosched()
+			if time.Now().After(deadline) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // stressClosed reports whether ch is closed right now.
 func stressClosed(ch <-chan struct{}) bool {
 	select {
@@ -153,8 +169,48 @@ func stressFinalState(j core.Job) string {
 	return strings.Join(bad, "; ")
 }
 
+// stressProblem is an invariant violation: kind is its format string, so
+// that a test can count each kind over many rounds.
+type stressProblem struct{ kind, text string }
+
+// stressTally counts the problems of many rounds by kind, keeping the first
+// example of each.
+type stressTally struct {
+	order []string
+	count map[string]int
+	first map[string]string
+}
+
+func (ty *stressTally) add(where string, problems []stressProblem) {
+	if ty.count == nil {
+		ty.count, ty.first = make(map[string]int), make(map[string]string)
+	}
+	seen := make(map[string]bool)
+	for _, p := range problems {
+		if seen[p.kind] {
+			continue // count rounds, not repeats within a round
+		}
+		seen[p.kind] = true
+		if ty.count[p.kind] == 0 {
+			ty.order = append(ty.order, p.kind)
+			ty.first[p.kind] = where + ": " + p.text
+		}
+		ty.count[p.kind]++
+	}
+}
+
+// report fails t once per kind of problem, with its count and first example.
+// The header says how to replay, e.g. "seed=42".
+func (ty *stressTally) report(t *testing.T, header string, rounds int) {
+	t.Helper()
+	for _, k := range ty.order {
+		t.Errorf("%s: in %d of %d rounds: %s\n\tfirst: %s", header, ty.count[k], rounds, k, ty.first[k])
+	}
+}
+
 // stressSeed returns the seed of a randomised test: $JOBTREE_SEED when set
-// (to replay a failure), else a fresh one. The test logs it.
+// (to replay a failure: the same plans, though not the same timing), else a
+// fresh one. The test logs it.
 func stressSeed(t *testing.T) uint64 {
 	t.Helper()
 	if s := os.Getenv("JOBTREE_SEED"); s != "" {
@@ -225,19 +281,41 @@ func (h *hammerHandler) dispose(n int) {
 	}
 }
 
+// handlersBeforeDone checks, once j's Done is closed (or Join returned),
+// that completion, a completion handler registered before and never
+// disposed, has run (rule 10: "Done() closes and Join returns only after
+// they have run"); and so has cancelling, a cancelling handler registered
+// the same way, if j Completed: then it was run with nil by whoever
+// finalized j. A job that was cancelled may be final while a concurrent
+// Cancel still runs its cancelling handlers (Cancel waits for them, Done
+// does not; kotlinx alike): their count is checked after the racers
+// returned. It returns what is wrong, or "".
+func handlersBeforeDone(j core.Job, completion, cancelling *hammerHandler) string {
+	var bad []string
+	if n := completion.runs.Load(); n != 1 {
+		bad = append(bad, fmt.Sprintf("completion handler ran %d times, want 1", n))
+	}
+	if n := cancelling.runs.Load(); n != 1 && j.State() == core.Completed {
+		bad = append(bad, fmt.Sprintf("cancelling handler of a Completed job ran %d times, want 1", n))
+	}
+	return strings.Join(bad, "; ")
+}
+
 // hammerRound is the shared record of one round.
 type hammerRound struct {
 	name string // "round N" for messages
 	job  core.Job
 
 	mu       sync.Mutex
-	problems []stressProblem  // invariant violations seen by racers and handlers
-	handlers []*hammerHandler // every handler registered on the job or a child
-	kids     []core.Job       // every child created from job.Context()
+	problems []stressProblem       // invariant violations seen by racers and handlers
+	handlers []*hammerHandler      // every handler registered on the job or a child
+	kids     []core.Job            // every child created from job.Context()
 	grand    map[core.Job]core.Job // a child's child, if it has one
-	failures []error          // failures that must be in the job's final cause
-	kidFails []kidFailure     // children that Fail made fail
-	reports  []error          // what the exception handler got
+	failures []error               // failures that must be in the job's final cause
+	kidFails []kidFailure          // children that Fail made fail
+	reports  []error               // what the exception handler got
+	// reportsAtJoin is len(reports) when Join returned.
+	reportsAtJoin int
 
 	cancelCalled atomic.Bool  // some racer called Cancel (set before the call)
 	completeWins atomic.Int32 // Complete calls that returned true
@@ -264,45 +342,6 @@ func (r *hammerRound) problem(format string, args ...any) {
 	r.mu.Lock()
 	r.problems = append(r.problems, stressProblem{format, fmt.Sprintf(format, args...)})
 	r.mu.Unlock()
-}
-
-// stressProblem is an invariant violation: kind is its format string, so
-// that a test can count each kind over many rounds.
-type stressProblem struct{ kind, text string }
-
-// stressTally counts the problems of many rounds by kind, keeping the first
-// example of each.
-type stressTally struct {
-	order []string
-	count map[string]int
-	first map[string]string
-}
-
-func (ty *stressTally) add(where string, problems []stressProblem) {
-	if ty.count == nil {
-		ty.count, ty.first = make(map[string]int), make(map[string]string)
-	}
-	seen := make(map[string]bool)
-	for _, p := range problems {
-		if seen[p.kind] {
-			continue // count rounds, not repeats within a round
-		}
-		seen[p.kind] = true
-		if ty.count[p.kind] == 0 {
-			ty.order = append(ty.order, p.kind)
-			ty.first[p.kind] = where + ": " + p.text
-		}
-		ty.count[p.kind]++
-	}
-}
-
-// report fails t once per kind of problem, with its count and first example.
-// The header says how to replay, e.g. "seed=42".
-func (ty *stressTally) report(t *testing.T, header string, rounds int) {
-	t.Helper()
-	for _, k := range ty.order {
-		t.Errorf("%s: in %d of %d rounds: %s\n\tfirst: %s", header, ty.count[k], rounds, k, ty.first[k])
-	}
 }
 
 func (r *hammerRound) addFailure(err error) {
@@ -405,6 +444,31 @@ func (r *hammerRound) register(name string, kind int, j core.Job, early, selfDis
 	return h
 }
 
+// hammerFailure is a failure of an uncomparable type (a value with a slice
+// in it): comparing two of them with == panics, so the implementation must
+// never do so. Is makes errors.Is find it by its id.
+type hammerFailure struct {
+	id   string
+	path []string // makes the type uncomparable
+}
+
+func (e hammerFailure) Error() string { return e.id }
+
+// Is reports whether target is a hammerFailure with the same id.
+func (e hammerFailure) Is(target error) bool {
+	t, ok := target.(hammerFailure)
+	return ok && t.id == e.id
+}
+
+// hammerError returns a failure with the given text: an uncomparable
+// hammerFailure when uncomparable is set, else a plain error.
+func hammerError(uncomparable bool, text string) error {
+	if uncomparable {
+		return hammerFailure{id: text, path: []string{text}}
+	}
+	return errors.New(text)
+}
+
 // hammerPlan is what one round does, drawn from the seeded generator before
 // any goroutine starts (the generator is not safe for concurrent use).
 type hammerPlan struct {
@@ -412,12 +476,14 @@ type hammerPlan struct {
 	bodyOutcome int  // what a Launch body returns once released: bodyNil, bodyFailed or bodyGaveUp
 	bodyWatches bool // the Launch body also returns ctx.Err() once its context is done
 	gate        bool // a racer disposes two handlers before anything may complete the job
-	cancels     []bool
-	completes   int
-	fails       int
-	kids        []hammerKidPlan
-	registrars  [][]hammerRegPlan
-	readers     int
+	// uncomparable makes the round's failures hammerFailure values.
+	uncomparable bool
+	cancels      []bool
+	completes    int
+	fails        int
+	kids         []hammerKidPlan
+	registrars   [][]hammerRegPlan
+	readers      int
 }
 
 // hammerKidPlan is what an attaching racer does.
@@ -440,6 +506,9 @@ func newHammerPlan(rng *rand.Rand, launch bool) hammerPlan {
 		bodyWatches: rng.IntN(2) == 0,
 		gate:        rng.IntN(2) == 0,
 		readers:     rng.IntN(2),
+		// Fail, and failures' aggregation, must not compare errors
+		// with ==.
+		uncomparable: rng.IntN(4) == 0,
 	}
 	for range rng.IntN(3) {
 		p.cancels = append(p.cancels, rng.IntN(2) == 0)
@@ -477,7 +546,7 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 	ctx := core.WithExceptionHandler(root.Context(), r.report)
 
 	release := make(chan struct{}) // ends a Launch job's body
-	bodyErr := errors.New(name + ": body failure")
+	bodyErr := hammerError(p.uncomparable, name+": body failure")
 	var cj core.CompletableJob
 	if p.launch {
 		r.job = core.Launch(ctx, func(ctx context.Context) error {
@@ -565,7 +634,7 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 		stressGo(&wg, func() {
 			<-start
 			<-gate
-			err := fmt.Errorf("%s: Fail %d", name, i)
+			err := hammerError(p.uncomparable, fmt.Sprintf("%s: Fail %d", name, i))
 			if cj.Fail(err) {
 				r.failWins.Add(1)
 				r.addFailure(err)
@@ -630,7 +699,7 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 				kid.Cancel(nil)
 			case 2:
 				<-gate
-				err := fmt.Errorf("%s: %s failed", name, kname)
+				err := hammerError(p.uncomparable, fmt.Sprintf("%s: %s failed", name, kname))
 				if kid.Fail(err) {
 					r.mu.Lock()
 					r.kidFails = append(r.kidFails, kidFailure{kid, err})
@@ -701,12 +770,14 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 		if err := job.Join(context.Background()); err != nil {
 			r.problem("Join(ctx) = %v, want nil", err)
 		}
+		r.mu.Lock()
+		r.reportsAtJoin = len(r.reports)
+		r.mu.Unlock()
 		if !stressClosed(job.Done()) || !job.IsCompleted() {
 			r.problem("Join returned with State() = %v, Done closed = %v", job.State(), stressClosed(job.Done()))
 		}
-		if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
-			r.problem("Join returned before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
-				preA.runs.Load(), preC.runs.Load())
+		if bad := handlersBeforeDone(job, preA, preC); bad != "" {
+			r.problem("Join returned before the handlers ran: %s", bad)
 		}
 		for _, kind := range []int{onCompletion, onCancelling} {
 			h := r.register(fmt.Sprintf("late-%d", kind), kind, job, false, false)
@@ -731,14 +802,27 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 
 	close(start)
 	stressWait(t, job.Done(), name+": the job to complete")
-	// Done is closed only after the handlers ran (rule 10).
-	if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
-		r.problem("Done closed before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
-			preA.runs.Load(), preC.runs.Load())
+	if bad := handlersBeforeDone(job, preA, preC); bad != "" {
+		r.problem("Done closed before the handlers ran: %s", bad)
 	}
 	stressWaitGroup(t, &wg, name+": the racers to return")
 
-	// Everything is joined: check the outcome.
+	// Everything is joined, except the goroutine that started the job's
+	// (or a child's) cancellation when that was not a racer: a Launch
+	// body that returned an error, or a failing child. It runs the
+	// cancelling handlers it claimed, and may still be doing so after
+	// the job completed (Done and Join wait for completion handlers
+	// only; kotlinx alike). Wait for each cancelling handler never
+	// disposed to have run.
+	for _, h := range r.handlers {
+		if h.kind == onCancelling && !h.disposed.Load() {
+			if !stressSpin(t, func() bool { return h.runs.Load() > 0 }) {
+				r.problem("cancelling handler %s (never disposed) on %v did not run within %v", h.name, h.on, stressWaitLimit(t))
+			}
+		}
+	}
+
+	// Check the outcome.
 	if bad := stressFinalState(job); bad != "" {
 		r.problem("%v: %s", job, bad)
 	}
@@ -814,6 +898,10 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 	} else if wantReports == 1 && !errors.Is(r.reports[0], cause) {
 		r.problem("exception handler got %v, want the final cause %v", r.reports[0], cause)
 	}
+	if r.reportsAtJoin != len(r.reports) {
+		r.problem("exception handler had %d of its %d report(s) when Join returned, want all (rule 9: reported before Join returns)",
+			r.reportsAtJoin, len(r.reports))
+	}
 	for c := range root.Children() {
 		if c == job {
 			r.problem("root.Children() still yields the complete job %v", job)
@@ -870,8 +958,7 @@ func TestHammer_JobRaces(t *testing.T) {
 // cancelling handler registered meanwhile. The parent ends Completed (the
 // child won, and is Completed too) or Cancelled with a cancellation; its
 // handlers run once, the cancelling one with nil iff it Completed; when
-// Cancel returns, the parent is cancelling or final (rule 6). Kotlinx:
-// JobChildStressTest.testParentDecidesAboutCancellation-like races.
+// Cancel returns, the parent is cancelling or final (rule 6).
 func TestHammer_CancelVersusLastChild(t *testing.T) {
 	t.Parallel()
 	seed := stressSeed(t)
@@ -918,9 +1005,7 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 		}
 		preA := r.register("completion", onCompletion, parent, false, false)
 		preC := r.register("cancelling", onCancelling, parent, false, false)
-		var cancelCause atomic.Pointer[error]
-		preC2 := r.register("cancelling-cause", onCancelling, parent, false, false)
-		_ = preC2
+		var cancelCause atomic.Pointer[error] // what a cancelling handler got
 		parent.InvokeOnCancelling(func(cause error) { cancelCause.Store(&cause) })
 
 		start := make(chan struct{})
@@ -949,9 +1034,8 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 		}
 		close(start)
 		stressWait(t, parent.Done(), name+": the parent to complete")
-		if preA.runs.Load() != 1 || preC.runs.Load() != 1 {
-			r.problem("Done closed before the handlers ran: completion ran %d times, cancelling %d times, want 1 and 1",
-				preA.runs.Load(), preC.runs.Load())
+		if bad := handlersBeforeDone(parent, preA, preC); bad != "" {
+			r.problem("Done closed before the handlers ran: %s", bad)
 		}
 		stressWaitGroup(t, &wg, name+": the racers to return")
 		stressWait(t, child.Done(), name+": the child to complete")
@@ -977,8 +1061,10 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 				r.problem("parent Cancelled with %v, want a cancellation", parent.Cause())
 			}
 		}
-		if c := cancelCause.Load(); c == nil || (*c == nil) != (parent.State() == core.Completed) {
-			r.problem("cancelling handler got %v, want nil iff the parent Completed (it is %v)", c, parent.State())
+		if c := cancelCause.Load(); c == nil {
+			r.problem("a cancelling handler never ran")
+		} else if (*c == nil) != (parent.State() == core.Completed) {
+			r.problem("cancelling handler got %v, want nil iff the parent Completed (it is %v)", *c, parent.State())
 		}
 		tally.add(name, r.problems)
 	}
@@ -1071,26 +1157,114 @@ func TestHammer_DisposeFromTwoGoroutines(t *testing.T) {
 	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
 }
 
-// TestHammer_CancelVersusComplete races Cancel against Complete on
-// body-less jobs without children, and checks what rule 6 promises when
-// Cancel returns: the job is cancelling or final — here final, since it has
-// nothing to wait for ("a body-less job without children is final when
-// Cancel returns"). A Cancel that finds the job finishing a Complete that
-// won must not return while State() still says Completing and IsActive()
-// true. To hit that window often, one goroutine completes a batch of jobs in
-// order while the other chases it, cancelling each job as soon as the
-// completer announces it.
+// TestHammer_CancelVersusComplete races Cancel against the completion
+// that finishes a job, and checks what rule 6 promises when Cancel returns:
+// the job is cancelling or final. A Cancel that finds the job finishing a
+// completion that won must not return while State() still says Completing
+// and IsActive() true. Variants: a body-less job without children racing
+// Complete (it has nothing to wait for, so it must be final: Cancelled or
+// Completed), and a Completing parent whose last child's Complete finishes
+// it (Cancelling too, if Cancel won while the child was still attached).
+// To hit the window often, one goroutine completes a batch of jobs in order
+// while the other chases it, cancelling each as soon as the completer
+// announces it.
 func TestHammer_CancelVersusComplete(t *testing.T) {
+	t.Parallel()
+	const batch = 5000
+	tests := []struct {
+		name string
+		// mayWait allows Cancelling after Cancel: the job may still
+		// wait for a child.
+		mayWait bool
+		// mk returns the job to cancel and the one to complete.
+		mk func() (cancelled core.Job, completed core.CompletableJob)
+	}{
+		{"body-less job without children", false, func() (core.Job, core.CompletableJob) {
+			j := core.NewJob(nil)
+			return j, j
+		}},
+		{"Completing parent and its last child", true, func() (core.Job, core.CompletableJob) {
+			parent := core.NewJob(nil)
+			child := core.NewJob(parent.Context())
+			parent.Complete()
+			return parent, child
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			batches := stressRounds(8)
+			var tally stressTally
+			for b := range batches {
+				cancelled := make([]core.Job, batch)
+				completed := make([]core.CompletableJob, batch)
+				for i := range batch {
+					cancelled[i], completed[i] = tc.mk()
+				}
+				var next atomic.Int64 // index of the job the completer is about to complete
+				next.Store(-1)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				var problems []stressProblem
+				stressGo(&wg, func() {
+					<-start
+					for i, j := range completed {
+						next.Store(int64(i))
+						j.Complete()
+					}
+				})
+				stressGo(&wg, func() {
+					<-start
+					for i, j := range cancelled {
+						if !stressSpin(t, func() bool { return next.Load() >= int64(i) }) {
+							problems = append(problems, stressProblem{"the completer did not reach job %d", fmt.Sprint(i)})
+							return
+						}
+						j.Cancel(nil)
+						st, active := j.State(), j.IsActive()
+						if st != core.Cancelled && st != core.Completed && (st != core.Cancelling || !tc.mayWait) {
+							problems = append(problems, stressProblem{
+								"State() = %v (IsActive %v) right after Cancel returned, want Cancelling (if it may wait for a child), Cancelled or Completed",
+								fmt.Sprintf("job %d: State() = %v, IsActive() = %v", i, st, active),
+							})
+						}
+					}
+				})
+				close(start)
+				stressWaitGroup(t, &wg, "the completer and the canceller to return")
+				for i, j := range cancelled {
+					if bad := stressFinalState(j); bad != "" {
+						problems = append(problems, stressProblem{"final state: %s", fmt.Sprintf("job %d: %s", i, bad)})
+					}
+				}
+				tally.add(fmt.Sprintf("batch %d", b), problems)
+			}
+			tally.report(t, fmt.Sprintf("%d jobs per batch", batch), batches)
+		})
+	}
+}
+
+// TestHammer_DoneClosedWhenJoinReturns checks that the two ways of
+// waiting for a job agree: once Join has returned nil (with a live ctx), the
+// job's Done channel is closed — made before the job completed, or after.
+// One goroutine completes a batch of jobs in order; another chases it,
+// spinning until each job reports IsCompleted, then joins it and looks at
+// Done at once, to land in any window between the two.
+func TestHammer_DoneClosedWhenJoinReturns(t *testing.T) {
 	t.Parallel()
 	const batch = 5000
 	batches := stressRounds(20)
 	var tally stressTally
 	for b := range batches {
 		jobs := make([]core.CompletableJob, batch)
+		early := make([]<-chan struct{}, batch)
 		for i := range jobs {
 			jobs[i] = core.NewJob(nil)
+			if i%8 != 0 {
+				early[i] = jobs[i].Done() // made before completion
+			}
 		}
-		var next atomic.Int64 // index of the job the completer is about to complete
+		var next atomic.Int64
 		next.Store(-1)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
@@ -1105,27 +1279,23 @@ func TestHammer_CancelVersusComplete(t *testing.T) {
 		stressGo(&wg, func() {
 			<-start
 			for i, j := range jobs {
-				for spins := 0; next.Load() < int64(i); spins++ {
-					if spins%64 == 63 {
-						runtime.Gosched() // let a completer that shares our P run
-					}
+				if !stressSpin(t, func() bool { return next.Load() >= int64(i) && j.IsCompleted() }) {
+					problems = append(problems, stressProblem{"job %d not complete after Complete", fmt.Sprintf("%d: %v", i, j)})
+					return
 				}
-				j.Cancel(nil)
-				if st, active := j.State(), j.IsActive(); st != core.Cancelled && st != core.Completed {
+				if err := j.Join(context.Background()); err != nil {
+					problems = append(problems, stressProblem{"Join(ctx) = %v, want nil", fmt.Sprintf("job %d: Join(ctx) = %v", i, err)})
+				}
+				if !stressClosed(j.Done()) {
 					problems = append(problems, stressProblem{
-						"State() = %v (IsActive %v) right after Cancel returned on a job with nothing to wait for, want Cancelled or Completed",
-						fmt.Sprintf("job %d: State() = %v, IsActive() = %v", i, st, active),
+						"Done() not closed right after Join returned nil (Done made before completion: %v)",
+						fmt.Sprintf("job %d: Done() not closed right after Join returned nil (Done made before completion: %v)", i, early[i] != nil),
 					})
 				}
 			}
 		})
 		close(start)
-		stressWaitGroup(t, &wg, "the completer and the canceller to return")
-		for i, j := range jobs {
-			if bad := stressFinalState(j); bad != "" {
-				problems = append(problems, stressProblem{"final state: %s", fmt.Sprintf("job %d: %s", i, bad)})
-			}
-		}
+		stressWaitGroup(t, &wg, "the completer and the joiner to return")
 		tally.add(fmt.Sprintf("batch %d", b), problems)
 	}
 	tally.report(t, fmt.Sprintf("%d jobs per batch", batch), batches)

@@ -541,6 +541,12 @@ func newMarker(collected *atomic.Int32) *marker {
 	return m
 }
 
+// retainSlack is how many released objects a job may still hold: a job may
+// clean its list in batches, so a bounded number of dead entries awaiting
+// the next pass is fine; what must not happen is growth with the number of
+// children or handlers it has seen.
+const retainSlack = 64
+
 // waitCollected runs the GC until at least want markers were collected,
 // failing the test after a generous time.
 func waitCollected(t *testing.T, collected *atomic.Int32, want int32, what string) {
@@ -579,7 +585,7 @@ func TestRule15_DisposedHandlerHoldsNoMemory(t *testing.T) {
 	for i := range n {
 		registerAndDispose(job, newMarker(&collected), i%2 == 0)
 	}
-	waitCollected(t, &collected, n-16, "disposed handlers")
+	waitCollected(t, &collected, n-retainSlack, "disposed handlers")
 	job.Cancel(nil)
 	if got := kept.get(); got != 1 {
 		t.Errorf("the handler that was not disposed ran %d times, want 1", got)
@@ -608,7 +614,7 @@ func TestRule15_CompletedChildrenNotRetained(t *testing.T) {
 	if got := children(parent); len(got) != 0 {
 		t.Errorf("parent.Children() = %d jobs after all completed, want none", len(got))
 	}
-	waitCollected(t, &collected, n-16, "completed children")
+	waitCollected(t, &collected, n-retainSlack, "completed children")
 	checkState(t, parent, core.Active)
 }
 

@@ -245,6 +245,10 @@ type finishing struct {
 	root   error                   // the first cause recorded; immutable
 	shared bool                    // published in several jobs: read-only; immutable
 	others atomic.Pointer[errNode] // failures recorded later, newest first (private records only)
+	// offered is set by whoever hands a failure root to the parent: the
+	// cancelling call (offerUp) or, if the job finalizes first, the
+	// finalizer (passFailure). The CAS makes it exactly once.
+	offered atomic.Bool
 	final  error                   // the final cause if not root: written by the finalizer before stFinal
 }
 
@@ -272,7 +276,7 @@ func (j *job) State() State { return stateOf(j.state.Load()) }
 // stateOf decodes the public state from a state word.
 func stateOf(s uint64) State {
 	switch {
-	case s&stFinal != 0:
+	case completedWord(s):
 		if s&stCancelled != 0 {
 			return Cancelled
 		}
@@ -290,11 +294,21 @@ func stateOf(s uint64) State {
 
 // IsActive implements [Job].
 func (j *job) IsActive() bool {
-	return j.state.Load()&(stNew|stCancelled|stFinal) == 0
+	s := j.state.Load()
+	return s&(stNew|stCancelled|stFinal) == 0 && !finalizing(s)
 }
 
 // IsCompleted implements [Job].
-func (j *job) IsCompleted() bool { return j.state.Load()&stFinal != 0 }
+func (j *job) IsCompleted() bool { return completedWord(j.state.Load()) }
+
+// completedWord reports whether a job in word s is complete for observers:
+// final, or finalizing without having been cancelled. Such a job has
+// nothing left to decide — no cause, no failure to pass on — so it reads as
+// Completed at once (a concurrent Cancel, refused, sees it complete), while
+// its finalizer runs the handlers (Done and Join still wait for them).
+func completedWord(s uint64) bool {
+	return s&stFinal != 0 || (finalizing(s) && s&stCancelled == 0)
+}
 
 // IsCancelled implements [Job].
 func (j *job) IsCancelled() bool { return j.state.Load()&stCancelled != 0 }

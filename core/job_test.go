@@ -711,6 +711,10 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 				stop()
 				job := kt.make(ctx)
 				cleanupJob(t, job)
+				// The ctx is done already: "when ctx is done" is now.
+				if !job.IsCancelled() {
+					t.Errorf("job made from a done ctx: State() = %v at creation, want it cancelled", job.State())
+				}
 				mustJoin(t, job)
 				checkState(t, job, core.Cancelled)
 				rec.expectNone(t)

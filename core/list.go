@@ -223,7 +223,15 @@ func (j *job) clean() {
 	// Uncount what was removed. A node disposed but not yet counted can
 	// make the count dip below zero for a moment: the field is the top of
 	// the word, so it wraps without touching the other fields.
-	j.state.Add(-(removed << deadShift))
+	s := j.state.Add(-(removed << deadShift))
 	x.cleanAt.Store(live)
 	x.cleaning.Store(false)
+	// Disposals that found this pass running left their nodes to it, but
+	// it may have walked past them: look again while passes find work. (A
+	// pass that removed nothing means the count is ahead of the list —
+	// nodes counted before they were disposed, or a closed list — and
+	// the next disposal looks again.)
+	if removed > 0 {
+		j.maybeClean(s)
+	}
 }

@@ -26,15 +26,29 @@ import (
 // million iterations: far above it.
 const memBudget = 1 << 20
 
-// memStackLimit is the maximum goroutine stack while the deep-chain tests
-// run (the default is 1 GB, which a recursion over 100,000 levels would not
-// reach). A recursive walk needs at least a few dozen bytes per level, so
-// 100,000 levels overflow it and the test binary dies with "goroutine stack
-// exceeds 4194304-byte limit"; an iterative one needs a few kilobytes.
-const memStackLimit = 4 << 20
+// memStackLimit is the maximum goroutine stack while the deep-chain and
+// fan tests run (the default, 1 GB, is out of reach of a recursion over
+// 100,000 levels). Each level of a recursion takes at least 16 bytes (a
+// return address and a frame pointer), so 50,000 levels overflow it and the
+// test binary dies with "goroutine stack exceeds 524288-byte limit"; the
+// iterative walks need a few kilobytes. (At 4 MB, a recursion that keeps
+// only a 32-byte frame per level went unnoticed.)
+const memStackLimit = 512 << 10
 
-// memChainDepth is the depth of the chains and the width of the fan.
+// memChainDepth is the depth of the chains and the width of the fans.
 const memChainDepth = 100_000
+
+// memLaunchDepth is memChainDepth for chains and fans of Launch jobs, each
+// with a goroutine blocked in its body: under the race detector, which
+// keeps about 30 kB of state per goroutine and takes some 60 µs to start
+// and end one, half of it, to stay within a few seconds (a recursion of
+// 50,000 levels still overflows memStackLimit at 84 bytes per level).
+var memLaunchDepth = func() int {
+	if raceEnabled {
+		return memChainDepth / 2
+	}
+	return memChainDepth
+}()
 
 // memSkipShort skips a memory test under -short.
 func memSkipShort(t *testing.T) {
@@ -86,14 +100,19 @@ func memLimitStack(t *testing.T) {
 // parent alive and referenced) is less than memBudget larger than before.
 // The children are body-less NewJob children completed at once, or Launch
 // children joined one by one.
+//
+// Sizes: 1,000,000 NewJob children (about 1.5 s with -race) and 100,000
+// Launch children (about 1 s): a leak of one pointer per child is 8 MB and
+// 800 kB on top of what the children themselves would keep.
 func TestMemory_SequentialChildren(t *testing.T) {
 	memSkipShort(t)
+	const nNewJob = 1_000_000
 	tests := []struct {
 		name string
 		n    int
 		one  func(t *testing.T, parent core.Job)
 	}{
-		{"NewJob+Complete", 1_000_000, func(t *testing.T, parent core.Job) {
+		{"NewJob+Complete", nNewJob, func(t *testing.T, parent core.Job) {
 			c := core.NewJob(parent.Context())
 			if !c.Complete() {
 				t.Fatalf("child %v: Complete() = false, want true", c)
@@ -152,10 +171,14 @@ func memNoop(error) {}
 // and cancelling handlers; with live handlers registered before and after
 // the loop; and from two goroutines at once, which also races the list's
 // cleaning passes against each other's pushes.
+//
+// Sizes: 10,000,000 pairs for the first variant (about a second without the
+// race detector), a fifth of that for the others; under the race detector,
+// which makes each pair some fifteen times slower, a tenth of both (1.7 s
+// for the first). Without cleaning, even the smallest run keeps 200,000
+// nodes: megabytes.
 func TestMemory_RegisterDisposePairs(t *testing.T) {
 	memSkipShort(t)
-	// 10,000,000 pairs take about a second without the race detector;
-	// with it, 1,000,000 take about as long.
 	n := 10_000_000
 	if raceEnabled {
 		n = 1_000_000
@@ -171,17 +194,18 @@ func TestMemory_RegisterDisposePairs(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
+		n          int
 		kind       int
 		goroutines int
 		live       bool // keep live handlers registered around the loop
 	}{
-		{"InvokeOnCompletion", onCompletion, 1, false},
-		{"InvokeOnCancelling", onCancelling, 1, false},
-		{"InvokeOnCompletion/with live handlers", onCompletion, 1, true},
-		{"InvokeOnCompletion/two goroutines", onCompletion, 2, false},
-		{"InvokeOnCancelling/two goroutines", onCancelling, 2, true},
+		{"InvokeOnCompletion", n, onCompletion, 1, false},
+		{"InvokeOnCancelling", n / 5, onCancelling, 1, false},
+		{"InvokeOnCompletion/with live handlers", n / 5, onCompletion, 1, true},
+		{"InvokeOnCancelling/two goroutines", n / 5, onCancelling, 2, true},
 	}
 	for _, tc := range tests {
+		n := tc.n
 		t.Run(tc.name, func(t *testing.T) {
 			job := core.NewJob(nil)
 			var liveRuns [2]int
@@ -218,17 +242,22 @@ func TestMemory_RegisterDisposePairs(t *testing.T) {
 	}
 }
 
+// memCapture returns a handler that holds p: p stays reachable for as long
+// as the handler is.
+func memCapture(p *[1 << 16]byte) func(error) { return func(error) { p[0]++ } }
+
 // TestMemory_DisposedHandlerIsCollectable checks that a disposed handler
 // holds no memory (rule 10): what it captures is collected although the
 // job, and the handle itself, are still referenced.
 func TestMemory_DisposedHandlerIsCollectable(t *testing.T) {
 	memSkipShort(t)
 	for _, kind := range []int{onCompletion, onCancelling} {
-		t.Run(fmt.Sprintf("kind=%d", kind), func(t *testing.T) {
+		name := map[int]string{onCompletion: "InvokeOnCompletion", onCancelling: "InvokeOnCancelling"}[kind]
+		t.Run(name, func(t *testing.T) {
 			job := core.NewJob(nil)
 			payload := new([1 << 16]byte)
 			wp := weak.Make(payload)
-			h := func(error) { payload[0]++ }
+			h := memCapture(payload)
 			var handle core.DisposableHandle
 			if kind == onCompletion {
 				handle = job.InvokeOnCompletion(h)
@@ -291,101 +320,120 @@ func memCheckAll(t *testing.T, what string, jobs []core.Job, want core.State) {
 	}
 }
 
-// TestMemory_DeepChain cancels, completes and fails chains of memChainDepth
+// memNewJob makes a NewJob child of ctx's job.
+func memNewJob(ctx context.Context) core.Job { return core.NewJob(ctx) }
+
+// memLaunchWaiting launches a child of ctx's job whose body waits until its
+// context is done.
+func memLaunchWaiting(ctx context.Context) core.Job {
+	return core.Launch(ctx, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+}
+
+// The deep-chain tests cancel, complete and fail chains of memChainDepth
 // jobs, each the child of the previous one, with the goroutine stack
 // limited to memStackLimit: cancellation goes down and completion and
 // failure go up without recursion (a recursive implementation overflows the
-// stack and the test binary dies). Every job must end in the expected state.
-func TestMemory_DeepChain(t *testing.T) {
+// stack, and the test binary dies naming the test). Every job must end in
+// the expected state.
+
+// TestMemory_DeepChainCancel builds a chain of NewJob jobs and cancels it
+// from its root: body-less jobs with nothing left to wait for, so every job
+// is Cancelled when root.Cancel returns (rule 6).
+func TestMemory_DeepChainCancel(t *testing.T) {
 	memSkipShort(t)
 	memLimitStack(t)
-	newJob := func(ctx context.Context) core.Job { return core.NewJob(ctx) }
-	waitDone := func(ctx context.Context) error {
-		<-ctx.Done()
-		return ctx.Err()
+	start := time.Now()
+	root, chain := memChain(memChainDepth, memNewJob)
+	root.Cancel(nil)
+	memCheckAll(t, "after root.Cancel returned", chain, core.Cancelled)
+	memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
+	t.Logf("%d NewJob jobs: built and cancelled in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+}
+
+// TestMemory_DeepLaunchChainCancel builds a chain of Launch jobs whose
+// bodies wait for their context, and cancels it from its root: when Cancel
+// returns every job is cancelling (rule 6); Join on the deepest returns, and
+// every job ends Cancelled.
+func TestMemory_DeepLaunchChainCancel(t *testing.T) {
+	memSkipShort(t)
+	memLimitStack(t)
+	start := time.Now()
+	root, chain := memChain(memLaunchDepth, memLaunchWaiting)
+	root.Cancel(nil)
+	for i, j := range chain {
+		if !j.IsCancelled() {
+			t.Fatalf("job %d of the chain is %v after root.Cancel returned, want Cancelling or Cancelled", i, j)
+		}
 	}
-	launch := func(ctx context.Context) core.Job { return core.Launch(ctx, waitDone) }
-
-	t.Run("NewJob/cancel from the root", func(t *testing.T) {
-		start := time.Now()
-		root, chain := memChain(memChainDepth, newJob)
-		root.Cancel(nil)
-		// Body-less jobs with nothing left to wait for: final at once.
-		if !chain[len(chain)-1].IsCompleted() || !root.IsCompleted() {
-			t.Errorf("after root.Cancel returned: leaf %v, root %v, want both final", chain[len(chain)-1], root)
-		}
-		memCheckAll(t, "after root.Cancel", chain, core.Cancelled)
-		memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
-		t.Logf("%d jobs: built and cancelled in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
-	})
-
-	t.Run("Launch/cancel from the root", func(t *testing.T) {
-		start := time.Now()
-		root, chain := memChain(memChainDepth, launch)
-		root.Cancel(nil)
-		// Cancel is synchronous: every descendant is cancelling.
-		for i, j := range chain {
-			if !j.IsCancelled() {
-				t.Fatalf("job %d of the chain is %v after root.Cancel returned, want Cancelling or Cancelled", i, j)
-			}
-		}
-		if err := chain[len(chain)-1].Join(context.Background()); err != nil {
+	leaf := chain[len(chain)-1]
+	joined := make(chan struct{})
+	go func() { // ends when Join returns: the leaf's body returns once cancelled
+		defer close(joined)
+		if err := leaf.Join(context.Background()); err != nil {
 			t.Errorf("Join(ctx) on the deepest job = %v, want nil", err)
 		}
-		stressWait(t, root.Done(), "the root to complete")
-		memWaitAll(t, "every job of the chain to complete", chain)
-		memCheckAll(t, "after root.Cancel", chain, core.Cancelled)
-		t.Logf("%d Launch jobs: built and cancelled in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
-	})
+	}()
+	stressWait(t, joined, "Join on the deepest job to return")
+	stressWait(t, root.Done(), "the root to complete")
+	memWaitAll(t, "every job of the chain to complete", chain)
+	memCheckAll(t, "after root.Cancel", chain, core.Cancelled)
+	memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
+	t.Logf("%d Launch jobs: built and cancelled in %v", memLaunchDepth, time.Since(start).Round(time.Millisecond))
+}
 
-	t.Run("NewJob/complete from the leaf up", func(t *testing.T) {
-		start := time.Now()
-		root, chain := memChain(memChainDepth, newJob)
-		// Complete from the root down: each waits in Completing for its
-		// child, until the leaf's completion finishes them all.
-		if !root.Complete() {
-			t.Fatalf("root.Complete() = false, want true")
+// TestMemory_DeepChainComplete builds a chain of NewJob jobs, completes
+// each from the root down — each then waits in Completing for its child —
+// and finally the leaf, whose completion finishes every ancestor: all are
+// Completed when the leaf's Complete returns.
+func TestMemory_DeepChainComplete(t *testing.T) {
+	memSkipShort(t)
+	memLimitStack(t)
+	start := time.Now()
+	root, chain := memChain(memChainDepth, memNewJob)
+	if !root.Complete() {
+		t.Fatalf("root.Complete() = false, want true")
+	}
+	for i, j := range chain[:len(chain)-1] {
+		if !j.(core.CompletableJob).Complete() {
+			t.Fatalf("job %d: Complete() = false, want true", i)
 		}
-		for i, j := range chain[:len(chain)-1] {
-			if !j.(core.CompletableJob).Complete() {
-				t.Fatalf("job %d: Complete() = false, want true", i)
-			}
-			if st := j.State(); st != core.Completing {
-				t.Fatalf("job %d: State() = %v after Complete with a live child, want Completing", i, st)
-			}
+		if st := j.State(); st != core.Completing {
+			t.Fatalf("job %d: State() = %v after Complete with a live child, want Completing", i, st)
 		}
-		if st := root.State(); st != core.Completing {
-			t.Fatalf("root.State() = %v, want Completing", st)
-		}
-		if !chain[len(chain)-1].(core.CompletableJob).Complete() {
-			t.Fatalf("leaf: Complete() = false, want true")
-		}
-		// The leaf had nothing to wait for: it and every ancestor are
-		// final when its Complete returns.
-		if !root.IsCompleted() {
-			t.Errorf("root %v not final after the leaf's Complete returned", root)
-		}
-		memCheckAll(t, "after the leaf completed", chain, core.Completed)
-		memCheckAll(t, "root", []core.Job{root}, core.Completed)
-		t.Logf("%d jobs: built and completed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
-	})
+	}
+	if st := root.State(); st != core.Completing {
+		t.Fatalf("root.State() = %v, want Completing", st)
+	}
+	if !chain[len(chain)-1].(core.CompletableJob).Complete() {
+		t.Fatalf("leaf: Complete() = false, want true")
+	}
+	memCheckAll(t, "after the leaf's Complete returned", chain, core.Completed)
+	memCheckAll(t, "root", []core.Job{root}, core.Completed)
+	t.Logf("%d NewJob jobs: built and completed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
+}
 
-	t.Run("NewJob/fail the leaf", func(t *testing.T) {
-		start := time.Now()
-		root, chain := memChain(memChainDepth, newJob)
-		failure := errors.New("leaf failure")
-		if !chain[len(chain)-1].(core.CompletableJob).Fail(failure) {
-			t.Fatalf("leaf: Fail() = false, want true")
-		}
-		// Failure goes up (rule 7), cancelling every ancestor and so the
-		// whole chain; none has anything left to wait for.
-		memCheckAll(t, "after the leaf failed", chain, core.Cancelled)
-		memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
-		if err := root.Cause(); !errors.Is(err, failure) {
-			t.Errorf("root.Cause() = %v, want the leaf's failure %v", err, failure)
-		}
-		t.Logf("%d jobs: built and failed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
-	})
+// TestMemory_DeepChainFail builds a chain of NewJob jobs and fails its leaf:
+// the failure climbs to the root (rule 7), cancelling every ancestor and so
+// the whole chain; none has anything left to wait for, so all are Cancelled
+// when Fail returns, the root with the leaf's failure as cause.
+func TestMemory_DeepChainFail(t *testing.T) {
+	memSkipShort(t)
+	memLimitStack(t)
+	start := time.Now()
+	root, chain := memChain(memChainDepth, memNewJob)
+	failure := errors.New("leaf failure")
+	if !chain[len(chain)-1].(core.CompletableJob).Fail(failure) {
+		t.Fatalf("leaf: Fail() = false, want true")
+	}
+	memCheckAll(t, "after the leaf's Fail returned", chain, core.Cancelled)
+	memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
+	if err := root.Cause(); !errors.Is(err, failure) {
+		t.Errorf("root.Cause() = %v, want the leaf's failure %v", err, failure)
+	}
+	t.Logf("%d NewJob jobs: built and failed in %v", memChainDepth, time.Since(start).Round(time.Millisecond))
 }
 
 // TestMemory_WideFan cancels a parent with memChainDepth children (and a
@@ -395,22 +443,18 @@ func TestMemory_WideFan(t *testing.T) {
 	memSkipShort(t)
 	memLimitStack(t)
 	tests := []struct {
-		name string
-		mk   func(ctx context.Context) core.Job
+		name  string
+		width int
+		mk    func(ctx context.Context) core.Job
 	}{
-		{"NewJob", func(ctx context.Context) core.Job { return core.NewJob(ctx) }},
-		{"Launch", func(ctx context.Context) core.Job {
-			return core.Launch(ctx, func(ctx context.Context) error {
-				<-ctx.Done()
-				return ctx.Err()
-			})
-		}},
+		{"NewJob", memChainDepth, memNewJob},
+		{"Launch", memLaunchDepth, memLaunchWaiting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			parent := core.NewJob(nil)
-			kids := make([]core.Job, memChainDepth)
+			kids := make([]core.Job, tc.width)
 			var cancelled int
 			var mu sync.Mutex
 			for i := range kids {

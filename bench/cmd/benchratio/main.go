@@ -58,8 +58,34 @@ func (g *group) ratio(peer, unit string) (float64, bool) {
 	return a / b, true
 }
 
+// roundRange returns the least and greatest ratio subject ÷ peer of the
+// i-th samples. run.sh interleaves by default, so the i-th samples come from
+// the same round (the same process, minutes apart at most from each other):
+// the range shows how far noise moves the ratio.
+func (g *group) roundRange(peer, unit string) (lo, hi float64, ok bool) {
+	a, b := g.samples[subject][unit], g.samples[peer][unit]
+	if len(a) == 0 || len(a) != len(b) {
+		return 0, 0, false
+	}
+	for i := range a {
+		if b[i] == 0 {
+			return 0, 0, false
+		}
+		r := a[i] / b[i]
+		if i == 0 || r < lo {
+			lo = r
+		}
+		if i == 0 || r > hi {
+			hi = r
+		}
+	}
+	return lo, hi, true
+}
+
 type results struct {
 	header []string // goos, goarch, pkg, cpu lines
+	notes  []string // the "# " lines run.sh writes (date, versions, load)
+	procs  []string // GOMAXPROCS suffixes seen
 	groups []*group
 	byName map[string]*group
 	counts map[string]int // full name → samples
@@ -78,6 +104,9 @@ func parse(r io.Reader) (*results, error) {
 				res.header = append(res.header, line)
 			}
 		}
+		if n, ok := strings.CutPrefix(line, "# "); ok && !strings.HasPrefix(n, "round ") {
+			res.notes = append(res.notes, n)
+		}
 		if !strings.HasPrefix(line, "Benchmark") {
 			continue
 		}
@@ -91,6 +120,9 @@ func parse(r io.Reader) (*results, error) {
 		full := strings.TrimPrefix(f[0], "Benchmark")
 		if i := strings.LastIndexByte(full, '-'); i > 0 {
 			if _, err := strconv.Atoi(full[i+1:]); err == nil {
+				if !slices.Contains(res.procs, full[i+1:]) {
+					res.procs = append(res.procs, full[i+1:])
+				}
 				full = full[:i] // the -GOMAXPROCS suffix
 			}
 		}
@@ -241,7 +273,7 @@ func printTables(w io.Writer, res *results) {
 }
 
 // A target bounds either a ratio jobtree ÷ peer (peer != "") or jobtree's own
-// median (peer == "").
+// median (peer == ""). A negative max only reports the number.
 type target struct {
 	what  string
 	group string
@@ -257,11 +289,19 @@ var targets = []target{
 	{"handler register+dispose ≤ 1 alloc (serial)", "HandlerRegisterDispose/mode=serial", "allocs/op", "", 1},
 	{"handler register+dispose ≤ 0.4× context.AfterFunc (parallel)", "HandlerRegisterDispose/mode=parallel", "ns/op", "context", 0.4},
 	{"handler register+dispose ≤ 1 alloc (parallel)", "HandlerRegisterDispose/mode=parallel", "allocs/op", "", 1},
+	{"bytes per Launch (empty body, joined)", "JobMemory/kind=launch", "B/op", "", -1},
+	{"allocs per Launch (empty body, joined)", "JobMemory/kind=launch", "allocs/op", "", -1},
+	{"bytes per body-less child (created, completed)", "JobMemory/kind=child", "B/op", "", -1},
+	{"allocs per body-less child (created, completed)", "JobMemory/kind=child", "allocs/op", "", -1},
+	{"retained heap per idle body-less child", "JobMemory/kind=retained", "retained-B/child", "", -1},
+	{"the same ÷ an idle context.WithCancel child", "JobMemory/kind=retained", "retained-B/child", "context", -1},
+	{"retained heap per idle child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "", -1},
+	{"the same ÷ a context.WithCancel child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "context", -1},
 }
 
 // printTargets prints the target table and returns the number missed.
 func printTargets(w io.Writer, res *results) (missed int) {
-	fmt.Fprintf(w, "| target | metric | measured | met |\n|---|---|---:|:-:|\n")
+	fmt.Fprintf(w, "| target | metric | measured | per-round range | met |\n|---|---|---:|---:|:-:|\n")
 	for _, t := range targets {
 		g := res.byName[t.group]
 		measured, ok := 0.0, false
@@ -274,7 +314,12 @@ func printTargets(w io.Writer, res *results) (missed int) {
 				measured, ok = g.median(subject, t.unit)
 			}
 		}
-		val, met := "pending", "pending"
+		val, met, spread := "pending", "pending", ""
+		if ok && t.peer != "" {
+			if lo, hi, ok := g.roundRange(t.peer, t.unit); ok {
+				spread = fmt.Sprintf("%.2f–%.2f", lo, hi)
+			}
+		}
 		if ok {
 			if t.peer != "" {
 				val = fmtRatio(measured)
@@ -282,12 +327,14 @@ func printTargets(w io.Writer, res *results) (missed int) {
 				val = format(measured, t.unit)
 			}
 			met = "yes"
-			if measured > t.max {
+			if t.max < 0 {
+				met = "—"
+			} else if measured > t.max {
 				met = "**no**"
 				missed++
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.what, metric, val, met)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", t.what, metric, val, spread, met)
 	}
 	fmt.Fprintln(w)
 	return missed
@@ -315,11 +362,16 @@ func main() {
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
+	fmt.Fprintf(w, "### Environment\n\n```\n")
+	for _, n := range res.notes {
+		fmt.Fprintln(w, n)
+	}
 	for _, h := range res.header {
-		fmt.Fprintf(w, "    %s\n", h)
+		fmt.Fprintln(w, h)
 	}
 	counts := slices.Compact(slices.Sorted(maps.Values(res.counts)))
-	fmt.Fprintf(w, "    samples per benchmark: %s\n\n", strings.Trim(fmt.Sprint(counts), "[]"))
+	fmt.Fprintf(w, "GOMAXPROCS (benchmark name suffix): %s\n", strings.Join(res.procs, ", "))
+	fmt.Fprintf(w, "samples per benchmark: %s\n```\n\n", strings.Trim(fmt.Sprint(counts), "[]"))
 	fmt.Fprintf(w, "### Medians and ratios\n\n")
 	printTables(w, res)
 	fmt.Fprintf(w, "### Targets\n\n")
