@@ -249,7 +249,7 @@ type finishing struct {
 	// cancelling call (offerUp) or, if the job finalizes first, the
 	// finalizer (passFailure). The CAS makes it exactly once.
 	offered atomic.Bool
-	final  error                   // the final cause if not root: written by the finalizer before stFinal
+	final   error // the final cause if not root: written by the finalizer before stFinal
 }
 
 // errNode is an element of a Treiber stack of errors.
