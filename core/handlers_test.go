@@ -531,8 +531,8 @@ func TestRule10_DisposeAfterCompletion(t *testing.T) {
 // runtime.AddCleanup; it is large and holds a pointer so that it is not a
 // tiny allocation.
 type marker struct {
-	pad [64]byte
-	p   *int
+	_ [64]byte
+	p *int
 }
 
 func newMarker(collected *atomic.Int32) *marker {

@@ -195,23 +195,6 @@ func (r *recorder) ctx() context.Context {
 	return core.WithExceptionHandler(context.Background(), r.handle)
 }
 
-// waitN waits until at least n errors were recorded.
-func (r *recorder) waitN(t testing.TB, n int) []error {
-	t.Helper()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	for {
-		if errs := r.get(); len(errs) >= n {
-			return errs
-		}
-		select {
-		case <-r.notify:
-		case <-timer.C:
-			t.Fatalf("timed out waiting for %d exception handler calls, got %v\n%s", n, r.get(), goroutineDump())
-		}
-	}
-}
-
 // expectNone checks that nothing was reported.
 func (r *recorder) expectNone(t testing.TB) {
 	t.Helper()
