@@ -185,6 +185,16 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 		if ns == s {
 			return true, rooted, false // already cancelling: nothing to flip
 		}
+		if j.endsAtOnce(s, ns, mode) {
+			// Fast path: nothing to notify, nothing to decide. One CAS
+			// takes the job from Active to Cancelled.
+			fs := ns | stFinal | j.notifiedAtOnce()
+			if j.state.CompareAndSwap(s, fs) {
+				j.finalizeFrom(j.afterFinal(fs, j.fin.Load().root))
+				return true, rooted, false
+			}
+			continue
+		}
 		// CAS: set the flags; retry if a child or hold changed the count.
 		if j.state.CompareAndSwap(s, ns) {
 			break
@@ -196,6 +206,19 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	// If this CAS made the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
 	return true, rooted, finalizing(ns)
+}
+
+// endsAtOnce reports whether the flip from s to ns may also make the job
+// final: it starts cancelling (s not cancelled) and is left finalizing, its
+// list is empty (no handler to run, no child), and its only cause is a
+// cancellation (no final cause to compute, no failure to pass on). A
+// handler pushed after this look finds the job final and runs itself.
+func (j *job) endsAtOnce(s, ns uint64, mode uint8) bool {
+	if s&stCancelled != 0 || !finalizing(ns) || mode&cmFailure != 0 || j.head.Load() != nil {
+		return false
+	}
+	f := j.fin.Load()
+	return f.others.Load() == nil && IsCancellation(f.root)
 }
 
 // addLater records on j a cause that arrived after the root: failures are
@@ -392,7 +415,7 @@ func (j *job) notifiedAtOnce() uint64 {
 	if j.head.Load() != nil {
 		return 0
 	}
-	if x := j.extra.Load(); x != nil && x.done.Load() != nil {
+	if x := j.extra.Load(); x != nil && x.done.p.Load() != nil {
 		return 0
 	}
 	return stNotified

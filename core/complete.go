@@ -27,8 +27,9 @@ func (j *job) finalizeOne() *job {
 	var final error
 	if s&stCancelled != 0 {
 		f := j.fin.Load()
-		final = f.finalCause()
-		if !sameError(final, f.root) {
+		var isRoot bool
+		final, isRoot = f.finalCause()
+		if !isRoot {
 			// Written before stFinal is set; read only after it is
 			// seen. (Never in a shared record: its final is its root.)
 			f.final = final
@@ -128,9 +129,9 @@ func (j *job) passFailure(final error) {
 // finalCause computes the final cause from the recorded causes: the first
 // failure, with the later ones attached (a [MultiError]) when there are
 // any; the root cause when all were cancellations.
-func (f *finishing) finalCause() error {
+func (f *finishing) finalCause() (final error, isRoot bool) {
 	if f.others.Load() == nil {
-		return f.root // the common case: one cause
+		return f.root, true // the common case: one cause
 	}
 	var buf [8]error
 	all := append(buf[:0], f.root)
@@ -160,11 +161,11 @@ func (f *finishing) finalCause() error {
 	}
 	switch len(failures) {
 	case 0:
-		return f.root
+		return f.root, true
 	case 1:
-		return failures[0]
+		return failures[0], !IsCancellation(f.root) // the root is the first failure
 	}
-	return &MultiError{errs: failures}
+	return &MultiError{errs: failures}, false
 }
 
 // appendNew appends err unless the very same error is in errs already.

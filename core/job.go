@@ -193,12 +193,12 @@ type extra struct {
 	// parent's own context (then nil: see job.context). Immutable.
 	ctx  context.Context
 	name string // from Named; immutable
-	// done is the channel of Job.Done (chan struct{}), made lazily and
-	// closed by the finalizer after the completion handlers ran.
-	done atomic.Value
-	// ctxDone is the channel of Context().Done (chan struct{}), made
-	// lazily and closed when the job starts cancelling or is final.
-	ctxDone atomic.Value
+	// done is the channel of Job.Done, made lazily and closed by the
+	// finalizer after the completion handlers ran.
+	done chanSlot
+	// ctxDone is the channel of Context().Done, made lazily and closed
+	// when the job starts cancelling or is final.
+	ctxDone chanSlot
 	// shadow is a cancelled context.Context made on demand once the job's
 	// context is done, so that context.Cause finds the job's cause.
 	shadow atomic.Pointer[shadowCtx]
@@ -389,25 +389,25 @@ var closedChan = func() chan struct{} {
 }()
 
 // lazyChan returns the job's Done channel (job true) or its context's,
-// making it on first use. A channel made here races with closeChan: the
-// maker installs it by CAS and then reads the state word; the closer sets
-// the state, then swaps the channel out. One of them sees the other, and
-// the swap makes the close happen once.
+// making it on first use. A channel made here races with close: the maker
+// installs it by CAS and then reads the state word; the closer sets the
+// state, then swaps the channel out. One of them sees the other, and the
+// swap makes the close happen once.
 func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 	x := j.extras()
 	v := &x.ctxDone
 	if job {
 		v = &x.done
 	}
-	if c := v.Load(); c != nil {
-		return c.(chan struct{})
+	if c := v.load(); c != nil {
+		return c
 	}
 	c := make(chan struct{})
-	if !v.CompareAndSwap(nil, c) {
-		return v.Load().(chan struct{})
+	if !v.p.CompareAndSwap(nil, chanPtr(c)) {
+		return v.load()
 	}
 	if j.state.Load()&when != 0 {
-		closeChan(v) // the closer may have looked before c was there
+		v.close() // the closer may have looked before c was there
 	}
 	return c
 }
@@ -420,21 +420,44 @@ func (j *job) closeDone(job bool) {
 		return
 	}
 	if job {
-		closeChan(&x.done)
+		x.done.close()
 	} else {
-		closeChan(&x.ctxDone)
+		x.ctxDone.close()
 	}
 }
 
-// closeChan closes the channel in v, if one was made, and leaves closedChan
-// in its place for later callers.
-func closeChan(v *atomic.Value) {
-	if c := v.Load(); c == nil || c.(chan struct{}) == closedChan {
+// chanSlot holds a lazily made channel. A channel is one pointer, so it is
+// kept in an atomic pointer (unlike atomic.Value, whose first store takes a
+// slow path, this costs one CAS).
+type chanSlot struct {
+	p atomic.Pointer[hchan] // nil until made; closedPtr once closed
+}
+
+// hchan stands for the runtime's channel type: only pointers to it are
+// stored, converted from and to chan struct{}.
+type hchan struct{}
+
+// chanPtr returns the pointer that the channel c is.
+func chanPtr(c chan struct{}) *hchan { return *(**hchan)(unsafe.Pointer(&c)) }
+
+// closedPtr is closedChan as a pointer.
+var closedPtr = chanPtr(closedChan)
+
+// load returns the channel in v, nil if none was made.
+func (v *chanSlot) load() chan struct{} {
+	p := v.p.Load()
+	return *(*chan struct{})(unsafe.Pointer(&p))
+}
+
+// close closes the channel in v, if one was made and is open, and leaves
+// closedChan in its place for later callers.
+func (v *chanSlot) close() {
+	if p := v.p.Load(); p == nil || p == closedPtr {
 		// No channel yet (a later lazyChan sees the state and closes
 		// the one it makes), or closed already: this saves a swap.
 		return
 	}
-	if old := v.Swap(closedChan); old != nil && old.(chan struct{}) != closedChan {
-		close(old.(chan struct{}))
+	if old := v.p.Swap(closedPtr); old != nil && old != closedPtr {
+		close(*(*chan struct{})(unsafe.Pointer(&old)))
 	}
 }

@@ -174,13 +174,19 @@ func (j *job) noteDead() { j.maybeClean(j.state.Add(oneDead)) }
 // amortised O(1) per disposal, and never much more than half of the list
 // is dead — a long-lived parent holds memory only for what is alive.
 func (j *job) maybeClean(s uint64) {
-	dead := deadOf(s)
-	if dead < minCleanup || dead < holdsOf(s) {
-		return
-	}
-	if x := j.extra.Load(); x == nil || dead >= uint64(x.cleanAt.Load()) {
+	if j.cleanDue(s) {
 		j.clean()
 	}
+}
+
+// cleanDue reports whether the dead nodes counted in s call for a pass.
+func (j *job) cleanDue(s uint64) bool {
+	dead := deadOf(s)
+	if dead < minCleanup || dead < holdsOf(s) {
+		return false
+	}
+	x := j.extra.Load()
+	return x == nil || dead >= uint64(x.cleanAt.Load())
 }
 
 // minCleanup is the number of dead nodes below which no cleaning pass runs:
@@ -192,6 +198,7 @@ const minCleanup = 32
 // the next disposal, does the work).
 func (j *job) clean() {
 	x := j.extras()
+again:
 	if !x.cleaning.CompareAndSwap(false, true) {
 		return
 	}
@@ -231,7 +238,7 @@ func (j *job) clean() {
 	// pass that removed nothing means the count is ahead of the list —
 	// nodes counted before they were disposed, or a closed list — and
 	// the next disposal looks again.)
-	if removed > 0 {
-		j.maybeClean(s)
+	if removed > 0 && j.cleanDue(s) {
+		goto again
 	}
 }
