@@ -256,17 +256,18 @@ func (j *job) notifyCancelling(root error, work *[]cancelItem) {
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
 	var childRec *finishing // one record for all the children
 	for _, n := range nodes {
-		if !n.claim() {
-			continue
-		}
 		if n.kind == nodeChild {
+			// Not claimed: cancelling a child twice (here and in a
+			// racing attach) is harmless, both use the same cause.
 			if childRec == nil {
 				childRec = &finishing{root: causeForChild(root), shared: true}
 			}
 			*work = append(*work, cancelItem{childOf(n), childRec})
 			continue
 		}
-		j.run(n, root)
+		if n.claim() {
+			j.run(n, root)
+		}
 	}
 }
 

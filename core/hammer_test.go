@@ -1301,6 +1301,99 @@ func TestHammer_DoneClosedWhenJoinReturns(t *testing.T) {
 	tally.report(t, fmt.Sprintf("%d jobs per batch", batch), batches)
 }
 
+// TestHammer_RegisterOnCompletedJobRunsAtOnce checks rule 10's "a handler
+// registered on a job already in that state runs at once, on the caller's
+// goroutine" against what the job itself reports: once IsCompleted() is
+// true, InvokeOnCompletion and InvokeOnCancelling run their handler before
+// they return. One goroutine completes a batch of jobs in order; another
+// chases it, spinning until each job reports IsCompleted, then registers.
+// Variants: a body-less job without children (Complete finishes it), and a
+// Completing parent whose last child's Complete finishes it.
+func TestHammer_RegisterOnCompletedJobRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	const batch = 5000
+	tests := []struct {
+		name string
+		// mk returns the job to register on and the one to complete.
+		mk func() (observed core.Job, completed core.CompletableJob)
+	}{
+		{"body-less job without children", func() (core.Job, core.CompletableJob) {
+			j := core.NewJob(nil)
+			j.InvokeOnCompletion(memNoop) // a non-empty list for the finalizer to run
+			return j, j
+		}},
+		{"Completing parent and its last child", func() (core.Job, core.CompletableJob) {
+			parent := core.NewJob(nil)
+			child := core.NewJob(parent.Context())
+			parent.InvokeOnCompletion(memNoop)
+			parent.Complete()
+			return parent, child
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			batches := stressRounds(8)
+			var tally stressTally
+			for b := range batches {
+				observed := make([]core.Job, batch)
+				completed := make([]core.CompletableJob, batch)
+				for i := range batch {
+					observed[i], completed[i] = tc.mk()
+				}
+				var next atomic.Int64
+				next.Store(-1)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				var problems []stressProblem
+				var late atomic.Int32 // handlers that ran after their InvokeOn* returned
+				stressGo(&wg, func() {
+					<-start
+					for i, j := range completed {
+						next.Store(int64(i))
+						j.Complete()
+					}
+				})
+				stressGo(&wg, func() {
+					<-start
+					for i, j := range observed {
+						if !stressSpin(t, func() bool { return next.Load() >= int64(i) && j.IsCompleted() }) {
+							problems = append(problems, stressProblem{"job %d not complete after Complete", fmt.Sprint(i)})
+							return
+						}
+						kind := i % 2
+						var ran atomic.Bool
+						h := func(error) {
+							if !ran.Swap(true) {
+								return
+							}
+							late.Add(1) // ran twice: counted by the check below too
+						}
+						if kind == onCompletion {
+							j.InvokeOnCompletion(h)
+						} else {
+							j.InvokeOnCancelling(h)
+						}
+						if !ran.Load() {
+							problems = append(problems, stressProblem{
+								"%s on a job that reported IsCompleted() returned before running the handler, want it run at once on the caller",
+								fmt.Sprintf("job %d (%v): %s", i, j.State(), map[int]string{onCompletion: "InvokeOnCompletion", onCancelling: "InvokeOnCancelling"}[kind]),
+							})
+						}
+					}
+				})
+				close(start)
+				stressWaitGroup(t, &wg, "the completer and the registrar to return")
+				if n := late.Load(); n != 0 {
+					problems = append(problems, stressProblem{"%d handlers ran twice", fmt.Sprint(n)})
+				}
+				tally.add(fmt.Sprintf("batch %d", b), problems)
+			}
+			tally.report(t, fmt.Sprintf("%d jobs per batch", batch), batches)
+		})
+	}
+}
+
 // TestHammer_DoneAndJoinWaitForHandlers holds the finalizer inside a handler
 // and checks, from another goroutine, that the job is final (IsCompleted is
 // true inside the handler) but that Done is not closed and Join does not

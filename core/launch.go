@@ -99,9 +99,9 @@ func newJob(ctx context.Context, flags uint8, name string, lazy bool, body func(
 // The child is counted first (so that p cannot finalize without it), then
 // its node is pushed. A cancellation of p that set stCancelled before the
 // push may have walked the list without the node: the word is read again
-// after the push, and whoever claims the node — this call or p's walk —
-// cancels c. (Pushing first would let p's walk find, and finalize, a child
-// that was never counted.)
+// after the push, and if p is cancelling this call cancels c too. (Pushing
+// first would let p's walk find, and finalize, a child that was never
+// counted.)
 func (p *job) attach(c *job) bool {
 	for {
 		s := p.state.Load()
@@ -119,7 +119,9 @@ func (p *job) attach(c *job) bool {
 	}
 	// Cannot fail: p is not final while it counts c.
 	p.push(&c.asChild)
-	if p.state.Load()&stCancelled != 0 && c.asChild.claim() {
+	if p.state.Load()&stCancelled != 0 {
+		// p's walk may also have found c: a second cancellation with
+		// the same cause changes nothing.
 		c.cancel(causeForChild(p.rootCause()), 0)
 	}
 	return true

@@ -6,13 +6,14 @@ func (j *job) InvokeOnCompletion(h func(cause error)) DisposableHandle {
 		panic("core: InvokeOnCompletion called with a nil handler")
 	}
 	n := newHandler(j, nodeCompletion, h)
-	if j.push(&n.node) && (j.state.Load()&stFinal == 0 || !n.claim()) {
-		// Pushed before the job was final: the finalizer takes the list
-		// after setting stFinal, and will see n.
+	if j.push(&n.node) && (!completedWord(j.state.Load()) || !n.claim()) {
+		// Pushed while the job did not read as complete: the finalizer
+		// takes the list after setting stFinal, and will see n.
 		return n
 	}
-	// Final already: the list was closed, or left open because it was
-	// empty (and then n is claimed above).
+	// Complete already: the list was closed, or left open because it was
+	// empty, or the finalizer has yet to take it (n is claimed above, so
+	// it runs here, at once, as for any job that reads as complete).
 	n.state.Store(nodeFired)
 	j.run(&n.node, j.Cause())
 	return noopHandle{}
@@ -23,7 +24,7 @@ func (j *job) InvokeOnCancelling(h func(cause error)) DisposableHandle {
 	if h == nil {
 		panic("core: InvokeOnCancelling called with a nil handler")
 	}
-	if j.state.Load()&(stCancelled|stFinal) != 0 {
+	if s := j.state.Load(); s&stCancelled != 0 || completedWord(s) {
 		// Fast path: already cancelling or final, run at once unstored.
 		j.run(&newHandler(j, nodeCancelling, h).node, j.Cause())
 		return noopHandle{}
@@ -52,8 +53,8 @@ func (j *job) registerCancelKind(n *node) (now bool, cause error) {
 		return true, j.Cause()
 	}
 	s := j.state.Load()
-	if s&(stCancelled|stFinal) != 0 && n.claim() {
-		if s&stFinal != 0 {
+	if (s&stCancelled != 0 || completedWord(s)) && n.claim() {
+		if completedWord(s) {
 			return true, j.Cause()
 		}
 		return true, j.rootCause()
