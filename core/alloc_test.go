@@ -80,15 +80,11 @@ func TestAllocs_HotPaths(t *testing.T) {
 		{"InvokeOnCompletion/completed job", 1,
 			"the node made before the push finds the list closed, then run at once",
 			func() { completed.InvokeOnCompletion(allocNoop) }},
-		// Two of the three are inherent: the default *CancellationError
-		// (32 B) and the cancellation record that publishes it (48 B).
-		// The third is the work list's 16-item buffer (256 B), declared
-		// on the stack in (*job).cancel but moved to the heap because
-		// &work escapes through cancelStep (go build -gcflags=-m:
-		// "cancel.go: moved to heap: buf"). When that is fixed, lower
-		// the budget to 2.
-		{"Cancel(nil)/body-less job without children", 3,
-			"the default *CancellationError, its cancellation record, and the escaping work-list buffer",
+		// Both are inherent: the default *CancellationError and the
+		// cancellation record that publishes it. A job without
+		// children allocates no work list.
+		{"Cancel(nil)/body-less job without children", 2,
+			"the default *CancellationError and its cancellation record",
 			func() { cancelPool.take().Cancel(nil) }},
 		{"Cancel(nil)/cancelled job", 0,
 			"nothing to cancel: the fast path allocates no error",
@@ -96,10 +92,9 @@ func TestAllocs_HotPaths(t *testing.T) {
 		{"Complete/body-less job without children", 0,
 			"one CAS to Completed; nothing to record",
 			func() { completePool.take().Complete() }},
-		// As for Cancel, less the error, which is the caller's: the
-		// record, and the escaping work-list buffer (budget 1 once fixed).
-		{"Fail/body-less job without children", 2,
-			"the cancellation record holding the failure, and the escaping work-list buffer",
+		// As for Cancel, less the error, which is the caller's.
+		{"Fail/body-less job without children", 1,
+			"the cancellation record holding the failure",
 			func() { failPool.take().Fail(failure) }},
 		{"NewJob(parent.Context())+Complete", 1,
 			"the job (its node in the parent's list is part of it)",

@@ -40,9 +40,11 @@ type cancelItem struct {
 // failure, or a *CancellationError) and, for a failure, offers it to the
 // ancestors. It returns whether j accepted the cause.
 func (j *job) cancel(cause error, mode uint8) bool {
-	var buf [16]cancelItem
-	work := buf[:0]
-	ok, rooted, last := j.cancelStep(&finishing{root: cause}, mode, &work)
+	// The work list starts nil: a job without children allocates none. (A
+	// stack array would move to the heap anyway: cancel, finalization and
+	// failure passing call each other, which escape analysis cannot see
+	// through.)
+	ok, rooted, last, work := j.cancelStep(&finishing{root: cause}, mode, nil)
 	drain(work)
 	if rooted && mode&cmFailure != 0 && j.fin.Load().offered.CompareAndSwap(false, true) {
 		// j may have finalized already (its children, cancelled above,
@@ -60,7 +62,8 @@ func drain(work []cancelItem) {
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
-		if _, _, last := it.j.cancelStep(it.rec, 0, &work); last {
+		var last bool
+		if _, _, last, work = it.j.cancelStep(it.rec, 0, work); last {
 			it.j.finalize()
 		}
 	}
@@ -76,10 +79,9 @@ func (j *job) offerUp(err error) {
 		if p == nil || x.asChild.flags&fScoped != 0 || p.asChild.flags&fSupervisor != 0 {
 			return
 		}
-		var buf [16]cancelItem
-		work := buf[:0]
+		var work []cancelItem
 		// p cannot be left finalizing: it still counts x.
-		_, rooted, _ = p.cancelStep(&finishing{root: err}, 0, &work)
+		_, rooted, _, work = p.cancelStep(&finishing{root: err}, 0, nil)
 		drain(work)
 		x = p
 	}
@@ -91,7 +93,7 @@ func (j *job) offerUp(err error) {
 // accepted the cause, whether it became j's root cause, and whether this
 // call left j finalizing — then the caller must finalize it, after it has
 // offered a failure to the ancestors.
-func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted, last bool) {
+func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, rooted, last bool, _ []cancelItem) {
 	if mode&cmFail == 0 {
 		return j.cancelFast(rec, mode, work)
 	}
@@ -99,10 +101,10 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	for {
 		s := j.state.Load()
 		if closed(s) {
-			return false, false, false
+			return false, false, false, work
 		}
 		if mode&cmFail != 0 && s&(stCompleting|stCancelled) != 0 {
-			return false, false, false // Fail must be the call that ends Active
+			return false, false, false, work // Fail must be the call that ends Active
 		}
 		ns := s + oneHold
 		if mode&cmFail != 0 {
@@ -146,10 +148,10 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 		}
 	}
 	if flipped {
-		j.notifyCancelling(j.fin.Load().root, work)
+		work = j.notifyCancelling(j.fin.Load().root, work)
 	}
 	last = released || finalizing(j.state.Add(releaseHold))
-	return true, rooted, last
+	return true, rooted, last, work
 }
 
 // cancelFast is cancelStep without the hold, for every cause but Fail's.
@@ -160,10 +162,10 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 // is not set) and accepts no later cause. A failure that is not the root
 // is recorded before the flag, while the job cannot finalize: the caller
 // is the job's own body (before stCompleting) or a child (holding a hold).
-func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, rooted, last bool) {
+func (j *job) cancelFast(rec *finishing, mode uint8, work []cancelItem) (ok, rooted, last bool, _ []cancelItem) {
 	if j.fin.Load() == nil {
 		if closed(j.state.Load()) {
-			return false, false, false // too late; and fin stays unwritten
+			return false, false, false, work // too late; and fin stays unwritten
 		}
 		rooted = j.fin.CompareAndSwap(nil, rec)
 	}
@@ -174,7 +176,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 	for {
 		s = j.state.Load()
 		if closed(s) {
-			return false, false, false
+			return false, false, false, work
 		}
 		ns = s | stCancelled
 		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
@@ -183,7 +185,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 			ns |= stCompleting
 		}
 		if ns == s {
-			return true, rooted, false // already cancelling: nothing to flip
+			return true, rooted, false, work // already cancelling: nothing to flip
 		}
 		if j.endsAtOnce(s, ns, mode) {
 			// Fast path: nothing to notify, nothing to decide. One CAS
@@ -191,7 +193,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 			fs := ns | stFinal | j.notifiedAtOnce()
 			if j.state.CompareAndSwap(s, fs) {
 				j.finalizeFrom(j.afterFinal(fs, j.fin.Load().root))
-				return true, rooted, false
+				return true, rooted, false, work
 			}
 			continue
 		}
@@ -201,11 +203,11 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work *[]cancelItem) (ok, ro
 		}
 	}
 	if s&stCancelled == 0 {
-		j.notifyCancelling(j.fin.Load().root, work)
+		work = j.notifyCancelling(j.fin.Load().root, work)
 	}
 	// If this CAS made the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
-	return true, rooted, finalizing(ns)
+	return true, rooted, finalizing(ns), work
 }
 
 // endsAtOnce reports whether the flip from s to ns may also make the job
@@ -250,7 +252,7 @@ func (j *job) addLater(cause error) {
 // notifyCancelling runs when j has just started cancelling with root cause
 // root: it closes the context's Done channel, runs the cancelling handlers
 // in registration order and queues the children for cancellation.
-func (j *job) notifyCancelling(root error, work *[]cancelItem) {
+func (j *job) notifyCancelling(root error, work []cancelItem) []cancelItem {
 	j.closeDone(false)
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
@@ -262,13 +264,14 @@ func (j *job) notifyCancelling(root error, work *[]cancelItem) {
 			if childRec == nil {
 				childRec = &finishing{root: causeForChild(root), shared: true}
 			}
-			*work = append(*work, cancelItem{childOf(n), childRec})
+			work = append(work, cancelItem{childOf(n), childRec})
 			continue
 		}
 		if n.claim() {
 			j.run(n, root)
 		}
 	}
+	return work
 }
 
 // isCancelKind keeps the nodes that run when a job starts cancelling.

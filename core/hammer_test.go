@@ -1333,7 +1333,7 @@ func TestHammer_RegisterOnCompletedJobRunsAtOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			batches := stressRounds(8)
+			batches := stressRounds(16)
 			var tally stressTally
 			for b := range batches {
 				observed := make([]core.Job, batch)

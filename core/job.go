@@ -400,6 +400,12 @@ func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 		v = &x.done
 	}
 	if c := v.load(); c != nil {
+		if c != closedChan && j.state.Load()&when != 0 {
+			// Made while the closer was between its two looks: close
+			// it here rather than hand out an open channel for a job
+			// that is done.
+			v.close()
+		}
 		return c
 	}
 	c := make(chan struct{})

@@ -6,14 +6,24 @@ func (j *job) InvokeOnCompletion(h func(cause error)) DisposableHandle {
 		panic("core: InvokeOnCompletion called with a nil handler")
 	}
 	n := newHandler(j, nodeCompletion, h)
-	if j.push(&n.node) && (!completedWord(j.state.Load()) || !n.claim()) {
-		// Pushed while the job did not read as complete: the finalizer
-		// takes the list after setting stFinal, and will see n.
-		return n
+	if !completedWord(j.state.Load()) && j.push(&n.node) {
+		if !completedWord(j.state.Load()) {
+			// Pushed while the job did not read as complete: the
+			// finalizer takes the list after setting stFinal, and
+			// will see n.
+			return n
+		}
+		if !n.claim() {
+			// The job completed meanwhile and its finalizer took n
+			// with the list. The caller now sees a complete job, for
+			// which the handler must have run on return: wait for it.
+			<-j.Done()
+			return noopHandle{}
+		}
 	}
 	// Complete already: the list was closed, or left open because it was
-	// empty, or the finalizer has yet to take it (n is claimed above, so
-	// it runs here, at once, as for any job that reads as complete).
+	// empty, or the finalizer has yet to take it (n is claimed above): run
+	// at once, on the caller's goroutine.
 	n.state.Store(nodeFired)
 	j.run(&n.node, j.Cause())
 	return noopHandle{}
