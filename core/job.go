@@ -116,8 +116,9 @@ type DisposableHandle interface{ Dispose() }
 //
 // A job is finalizing when stCompleting is set, holds is zero and stFinal is
 // not: the single goroutine whose atomic operation produced that word is the
-// finalizer. From then on nothing else changes the word (attaching, starting
-// and cancelling are refused), so the finalizer sets stFinal alone.
+// finalizer. From then on no other flag changes (attaching, starting and
+// cancelling are refused; only the dead count moves), so the finalizer sets
+// its flags with an atomic OR.
 const (
 	stNew        uint64 = 1 << 0
 	stCancelled  uint64 = 1 << 1

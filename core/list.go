@@ -16,22 +16,26 @@ import (
 //
 // Three mechanisms keep it correct without a lock:
 //
-//   - Exactly once. A node leaves nodePending once, by CAS, either to
-//     nodeFired (whoever wins runs it) or to nodeDisposed (it never runs).
-//     Registration and the job's transitions can therefore race freely: a
-//     registrant that might have been missed by a walk fires the node itself,
-//     and the CAS decides who runs it.
+//   - Exactly once. A handler node leaves nodePending once, by CAS, either
+//     to nodeFired (whoever wins runs it) or to nodeDisposed (it never
+//     runs). Registration and the job's transitions can therefore race
+//     freely: a registrant that might have been missed by a walk fires the
+//     node itself, and the CAS decides who runs it. (Child nodes are not
+//     claimed: cancelling a child twice with the same cause is harmless.)
 //   - Closing. When the job becomes final, its finalizer swaps the head for
 //     closedList and walks what it took. A push that finds closedList fails,
-//     and the registrant runs the handler itself at once. No handler can be
-//     pushed after the last walk: this is what prevents lost wake-ups.
-//   - Bounded memory. A disposed node is dead. Dead nodes are unlinked by a
-//     cleaning pass that runs once they are at least half of the list (so
-//     its cost is amortised O(1) per disposal). Only one pass runs at a time
-//     (cleaning is a try-flag: a disposer that finds it set leaves the work
-//     to the running pass, it never waits), and pushers only ever write the
-//     head, so the pass is the only writer of interior next pointers and
-//     unlinking needs no marked pointers.
+//     and the registrant runs the handler itself at once. An empty list is
+//     left open; a registrant that pushes onto it sees the job complete and
+//     claims its node. No handler can be missed by the last walk: this is
+//     what prevents lost wake-ups.
+//   - Bounded memory. A disposed handler, and the node of a final child, are
+//     dead. Dead nodes (counted in the job's state word) are unlinked by a
+//     cleaning pass that runs once they are at least as many as the live
+//     ones (so its cost is amortised O(1) per disposal). Only one pass runs
+//     at a time (cleaning is a try-flag: a disposer that finds it set leaves
+//     the work to the running pass, it never waits), and pushers only ever
+//     write the head, so the pass is the only writer of interior next
+//     pointers and unlinking needs no marked pointers.
 
 // Node kinds.
 const (
