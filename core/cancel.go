@@ -1,22 +1,26 @@
 package core
 
+import "errors"
+
 // Cancellation and failure.
 //
-// A cancellation of job j with cause c runs four steps, each an atomic
-// operation on j's state word or fin pointer:
+// A cancellation of job j with cause c publishes, then flips:
 //
-//  1. hold: add one hold to the word, unless j is final or finalizing (then
-//     the cause is too late and is dropped). The hold keeps j from
-//     finalizing while the cause is being published.
-//  2. publish: CAS fin from nil to a record whose root is c; if another
+//  1. publish: CAS fin from nil to a record whose root is c; if another
 //     cancellation got there first, c is added to its later failures
-//     (cancellations are never added).
-//  3. flip: set stCancelled (and stCompleting where cancelling ends j's own
-//     work). The caller that flips the flag notifies: it closes the
-//     context's Done channel, runs the cancelling handlers and cancels the
-//     children. Because fin is published before the flag, whoever sees the
-//     flag sees the root cause.
-//  4. release: drop the hold; if that leaves j finalizing, finalize it.
+//     (cancellations are never added). Refused, leaving fin alone, when j
+//     is final or finalizing: the cause is too late.
+//  2. flip: CAS the word to set stCancelled (and stCompleting where
+//     cancelling ends j's own work). The caller that flips the flag
+//     notifies: it closes the context's Done channel, runs the cancelling
+//     handlers and queues the children. Because fin is published before the
+//     flag, whoever sees the flag sees the root cause. If the flip leaves j
+//     finalizing, the caller finalizes it.
+//
+// Fail alone takes a hold around the two steps (cancelStep): it may lose to
+// a concurrent Complete while j stays open to a later Cancel, and must not
+// leave its cause behind as a root. docs/design.md explains why the other
+// callers need no hold.
 //
 // Descendants are cancelled from a work list rather than by recursion, so a
 // chain of any depth cancels in constant stack; failures climb to the
@@ -372,7 +376,7 @@ func (j *job) endBody(err error) {
 // honoured the job's deadline: not a new failure.
 func (j *job) echoesOwnCancellation(err error) bool {
 	ctxErr := (*jobContext)(j).Err()
-	return ctxErr != nil && errorsIs(err, ctxErr)
+	return ctxErr != nil && errors.Is(err, ctxErr)
 }
 
 // completeOwnWork sets stCompleting and finalizes the job if no child is

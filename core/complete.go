@@ -1,9 +1,6 @@
 package core
 
-import (
-	"errors"
-	"reflect"
-)
+import "reflect"
 
 // finalize finishes j, which the caller found finalizing, and then each
 // ancestor that j's completion leaves finalizing: a loop, not a recursion,
@@ -190,6 +187,3 @@ func sameError(a, b error) bool {
 	}
 	return a == b
 }
-
-// errorsIs is errors.Is, named here so the hot files need not import errors.
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

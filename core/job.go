@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"iter"
+	"strconv"
 	"sync/atomic"
 	"unsafe"
 )
@@ -375,7 +376,7 @@ func (j *job) String() string {
 	if x.name != "" {
 		s += "(" + x.name + ")"
 	}
-	return s + "#" + itoa(int(id)) + "{" + j.State().String() + "}"
+	return s + "#" + strconv.FormatUint(id, 10) + "{" + j.State().String() + "}"
 }
 
 // nextID numbers jobs in the order String is first called on them.

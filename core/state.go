@@ -1,5 +1,7 @@
 package core
 
+import "strconv"
+
 // State is the lifecycle state of a [Job]. A job moves only forward:
 //
 //	                                       wait for children
@@ -49,28 +51,5 @@ func (s State) String() string {
 	if s >= 0 && int(s) < len(stateNames) {
 		return stateNames[s]
 	}
-	return "State(" + itoa(int(s)) + ")"
-}
-
-// itoa formats a small integer without importing strconv into hot files.
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return "State(" + strconv.Itoa(int(s)) + ")"
 }
