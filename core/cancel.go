@@ -48,7 +48,7 @@ func (j *job) cancel(cause error, mode uint8) bool {
 	// stack array would move to the heap anyway: cancel, finalization and
 	// failure passing call each other, which escape analysis cannot see
 	// through.)
-	ok, rooted, last, work := j.cancelStep(&finishing{root: cause}, mode, nil)
+	ok, rooted, last, work := j.cancelStep(&finishing{root: cause, failure: mode&cmFailure != 0}, mode, nil)
 	drain(work)
 	if rooted && mode&cmFailure != 0 && j.fin.Load().offered.CompareAndSwap(false, true) {
 		// j may have finalized already (its children, cancelled above,
@@ -85,7 +85,7 @@ func (j *job) offerUp(err error) {
 		}
 		var work []cancelItem
 		// p cannot be left finalizing: it still counts x.
-		_, rooted, _, work = p.cancelStep(&finishing{root: err}, 0, nil)
+		_, rooted, _, work = p.cancelStep(&finishing{root: err, failure: true}, 0, nil)
 		drain(work)
 		x = p
 	}
@@ -224,7 +224,7 @@ func (j *job) endsAtOnce(s, ns uint64, mode uint8) bool {
 		return false
 	}
 	f := j.fin.Load()
-	return f.others.Load() == nil && IsCancellation(f.root)
+	return f.others.Load() == nil && !f.failure
 }
 
 // addLater records on j a cause that arrived after the root: failures are
@@ -244,7 +244,7 @@ func (j *job) addLater(cause error) {
 			f.add(cause)
 			return
 		}
-		own := &finishing{root: f.root}
+		own := &finishing{root: f.root, failure: f.failure}
 		own.add(cause)
 		// CAS: privatise the record; retry if someone else did.
 		if j.fin.CompareAndSwap(f, own) {

@@ -110,7 +110,7 @@ func (j *job) passFailure(final error) {
 		if m, ok := final.(*MultiError); ok {
 			fails = m.errs
 		}
-		if f := j.fin.Load(); !IsCancellation(f.root) && !f.offered.CompareAndSwap(false, true) {
+		if f := j.fin.Load(); f.failure && !f.offered.CompareAndSwap(false, true) {
 			fails = fails[1:] // the root (first in the final cause) went up already
 		}
 		for _, err := range fails {
@@ -160,7 +160,7 @@ func (f *finishing) finalCause() (final error, isRoot bool) {
 	case 0:
 		return f.root, true
 	case 1:
-		return failures[0], !IsCancellation(f.root) // the root is the first failure
+		return failures[0], f.failure // the root is the first failure
 	}
 	return &MultiError{errs: failures}, false
 }

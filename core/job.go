@@ -244,9 +244,10 @@ func childOf(n *node) *job { return (*job)(unsafe.Pointer(n)) }
 // child. A shared record is never written: a child that later records a
 // failure of its own replaces it with a private copy first (addLater).
 type finishing struct {
-	root   error                   // the first cause recorded; immutable
-	shared bool                    // published in several jobs: read-only; immutable
-	others atomic.Pointer[errNode] // failures recorded later, newest first (private records only)
+	root    error                   // the first cause recorded; immutable
+	shared  bool                    // published in several jobs: read-only; immutable
+	failure bool                    // root is a failure, not a cancellation; immutable
+	others  atomic.Pointer[errNode] // failures recorded later, newest first (private records only)
 	// offered is set by whoever hands a failure root to the parent: the
 	// cancelling call (offerUp) or, if the job finalizes first, the
 	// finalizer (passFailure). The CAS makes it exactly once.
