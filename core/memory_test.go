@@ -50,13 +50,22 @@ var memLaunchDepth = func() int {
 	return memChainDepth
 }()
 
-// memSkipShort skips a memory test under -short.
+// memSkipShort skips a memory test under -short, and on every run after
+// the first in one test process: each measures the heap growth of one
+// large run (seconds under -race), and -count repeats (the suite is run with
+// -count=50 to catch flaky ordering) would add nothing but minutes.
 func memSkipShort(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("memory test: skipped under -short")
 	}
+	if _, again := memRan.LoadOrStore(t.Name(), true); again {
+		t.Skip("memory test: runs once per test process")
+	}
 }
+
+// memRan holds the names of the memory tests this process has run.
+var memRan sync.Map
 
 // memHeap returns HeapAlloc after two full collections (the second one
 // frees what the finalizers of the first released).
