@@ -404,10 +404,11 @@ func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 	}
 	if c := v.load(); c != nil {
 		if c != closedChan && j.state.Load()&when != 0 {
-			// Made while the closer was between its two looks: close
-			// it here rather than hand out an open channel for a job
-			// that is done.
+			// Made while the closer was between its two looks: make
+			// sure it is closed, and answer with a channel that
+			// certainly is (another closer may be about to close c).
 			v.close()
+			return closedChan
 		}
 		return c
 	}
@@ -417,6 +418,7 @@ func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 	}
 	if j.state.Load()&when != 0 {
 		v.close() // the closer may have looked before c was there
+		return closedChan
 	}
 	return c
 }
