@@ -202,6 +202,11 @@ func TestJobStates_Failed(t *testing.T) {
 		t.Fatalf("after the body failed, State() = %v, want %v", got, core.Cancelling)
 	}
 	checkState(t, job, core.Cancelling)
+	// The body's goroutine sets the parent Cancelling and then cancels
+	// the child: an observer can see the first step before the second.
+	if got := waitLeaves(t, child, core.Active); got != core.Cancelling {
+		t.Fatalf("after the parent failed, the child's State() = %v, want %v", got, core.Cancelling)
+	}
 	checkState(t, child, core.Cancelling)
 
 	close(release)
