@@ -521,3 +521,38 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestMultiError checks the aggregated cause of a job with several
+// failures: its type, First, Error, and that errors.Is finds every failure
+// (API rule 7); and the name of a job's context.
+func TestMultiError(t *testing.T) {
+	t.Parallel()
+	first, second := newErr("first"), newErr("second")
+	rec := newRecorder()
+	s := core.NewJob(rec.ctx()) // handles nothing: the Launch child reports
+	started, release := make(chan struct{}), make(chan struct{})
+	core.Launch(s.Context(), func(ctx context.Context) error {
+		close(started)
+		<-release // ignores the cancellation, then fails
+		return second
+	})
+	<-started
+	core.NewJob(s.Context()).Fail(first) // cancels s and the sibling
+	close(release)
+	s.Complete()
+	mustJoin(t, s)
+	var m *core.MultiError
+	if !errors.As(s.Cause(), &m) {
+		t.Fatalf("Cause() = %v (%T), want a *core.MultiError", s.Cause(), s.Cause())
+	}
+	if !errors.Is(m.First(), first) || !errors.Is(m, second) {
+		t.Errorf("First() = %v, errors.Is(cause, second) = %v; want %v, true", m.First(), errors.Is(m, second), first)
+	}
+	if got := m.Error(); !strings.HasPrefix(got, first.Error()) {
+		t.Errorf("Error() = %q, want it to start with %q", got, first.Error())
+	}
+	rec.expectOne(t, second)
+	if got := fmt.Sprint(s.Context()); !strings.HasSuffix(got, ".Context") {
+		t.Errorf("job context String() = %q, want a name ending in .Context", got)
+	}
+}
