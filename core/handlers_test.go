@@ -358,14 +358,7 @@ func TestRule10_RegisteredOnFinishedJob(t *testing.T) {
 	}
 
 	// A Cancelling job: cancelling handlers run at once, completion handlers wait.
-	release := make(chan struct{})
-	started := make(chan struct{})
-	cancelling := core.Launch(context.Background(), func(context.Context) error {
-		close(started)
-		hold(t, release)
-		return nil
-	})
-	waitChan(t, started, "body to start")
+	cancelling, release := launchHeld(t, context.Background())
 	cancelling.Cancel(why)
 	g, cause = "", nil
 	cancelling.InvokeOnCancelling(func(err error) { g, cause = goid(), err })
@@ -389,14 +382,7 @@ func TestRule10_RegisteredOnFinishedJob(t *testing.T) {
 // the job is final (API rule 10; kotlinx rule 46).
 func TestRule10_OnCancellingHandler(t *testing.T) {
 	t.Parallel()
-	started := make(chan struct{})
-	release := make(chan struct{})
-	job := core.Launch(context.Background(), func(context.Context) error {
-		close(started)
-		hold(t, release)
-		return nil
-	})
-	waitChan(t, started, "body to start")
+	job, release := launchHeld(t, context.Background())
 	var mu sync.Mutex
 	var events []string
 	var cancelCause error

@@ -576,14 +576,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 			return p, func() { close(release); mustJoin(t, p) }
 		}},
 		{"cancelling Launch", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			started := make(chan struct{})
-			release := make(chan struct{})
-			p := core.Launch(rec.ctx(), func(context.Context) error {
-				close(started)
-				hold(t, release) // ignores the cancellation
-				return nil
-			})
-			waitChan(t, started, "parent body to start")
+			p, release := launchHeld(t, rec.ctx())
 			p.Cancel(nil)
 			checkState(t, p, core.Cancelling)
 			return p, func() { close(release); mustJoin(t, p) }
@@ -1050,14 +1043,7 @@ func TestRule6_CancelCompletedJobDoesNothing(t *testing.T) {
 // (API rule 6; kotlinx rule 17).
 func TestRule6_SecondCancelKeepsRootCause(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	started := make(chan struct{})
-	job := core.Launch(context.Background(), func(context.Context) error {
-		close(started)
-		hold(t, release)
-		return nil
-	})
-	waitChan(t, started, "body to start")
+	job, release := launchHeld(t, context.Background())
 	var mu sync.Mutex
 	var causes []error
 	job.InvokeOnCancelling(func(err error) { mu.Lock(); causes = append(causes, err); mu.Unlock() })
@@ -1332,14 +1318,7 @@ func TestRule7_BodyFailureAfterChildFailure(t *testing.T) {
 func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder()
-	release := make(chan struct{})
-	started := make(chan struct{})
-	parent := core.Launch(rec.ctx(), func(context.Context) error {
-		close(started)
-		hold(t, release)
-		return nil
-	})
-	waitChan(t, started, "parent body to start")
+	parent, release := launchHeld(t, rec.ctx())
 	sibling := core.Launch(parent.Context(), blockUntilDone(nil))
 	cancelled := core.Launch(parent.Context(), blockUntilDone(nil))
 	cancelled.Cancel(newErr("only me"))

@@ -153,6 +153,21 @@ func hold(t testing.TB, ch <-chan struct{}) {
 	}
 }
 
+// launchHeld launches a job under ctx whose body holds (ignoring its
+// cancellation) until the returned channel is closed, and returns once the
+// body runs.
+func launchHeld(t testing.TB, ctx context.Context) (core.Job, chan struct{}) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	job := core.Launch(ctx, func(context.Context) error {
+		close(started)
+		hold(t, release)
+		return nil
+	})
+	waitChan(t, started, "body to start")
+	return job, release
+}
+
 // blockUntilDone is a body that closes started and then waits until its
 // job's context is done, returning the echo of the cancellation.
 func blockUntilDone(started chan<- struct{}) func(ctx context.Context) error {
