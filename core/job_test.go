@@ -228,14 +228,22 @@ func TestRule2_EchoOfOwnCancellation(t *testing.T) {
 			cleanupJob(t, parent)
 			job := core.Launch(parent.Context(), tt.body)
 			job.Cancel(newErr("plain cause")) // not a cancellation error itself
-			mustJoin(t, job)
-			checkState(t, job, core.Cancelled)
-			wantCancellation(t, job.Cause())
-			rec.expectNone(t)
-			if !parent.IsActive() {
-				t.Errorf("parent.IsActive() = false, want true: the child was only cancelled")
-			}
+			wantOnlyCancelled(t, job, parent, rec)
 		})
+	}
+}
+
+// wantOnlyCancelled joins job and checks that it ended cancelled, not
+// failed: Cancelled with a cancellation cause, nothing reported, and its
+// parent still active.
+func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *recorder) {
+	t.Helper()
+	mustJoin(t, job)
+	checkState(t, job, core.Cancelled)
+	wantCancellation(t, job.Cause())
+	rec.expectNone(t)
+	if !parent.IsActive() {
+		t.Errorf("parent.IsActive() = false, want true: the child was only cancelled")
 	}
 }
 
@@ -253,13 +261,7 @@ func TestRule2_DeadlineEchoIsCancellation(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
-	wantCancellation(t, job.Cause())
-	rec.expectNone(t)
-	if !parent.IsActive() {
-		t.Errorf("parent.IsActive() = false, want true: the child was only cancelled")
-	}
+	wantOnlyCancelled(t, job, parent, rec)
 }
 
 // TestRule2_ForeignDeadlineAfterCancelIsFailure checks that after a plain
