@@ -17,7 +17,7 @@ import "errors"
 //     flag, whoever sees the flag sees the root cause. If the flip leaves j
 //     finalizing, the caller finalizes it.
 //
-// Fail alone takes a hold around the two steps (cancelStep): it may lose to
+// Fail alone takes a hold around the two steps (failStep): it may lose to
 // a concurrent Complete while j stays open to a later Cancel, and must not
 // leave its cause behind as a root. docs/design.md explains why the other
 // callers need no hold.
@@ -91,91 +91,20 @@ func (j *job) offerUp(err error) {
 	}
 }
 
-// cancelStep runs the four steps on j alone with the cause rec.root,
-// publishing rec itself if the cause becomes j's root, and appends j's
-// children to the work list when j starts cancelling. It returns whether j
-// accepted the cause, whether it became j's root cause, and whether this
-// call left j finalizing — then the caller must finalize it, after it has
-// offered a failure to the ancestors.
+// cancelStep cancels j alone with the cause rec.root, publishing rec itself
+// if the cause becomes j's root, and appends j's children to the work list
+// when j starts cancelling. It returns whether j accepted the cause, whether
+// it became j's root cause, and whether this call left j finalizing — then
+// the caller must finalize it, after it has offered a failure to the
+// ancestors.
 func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, rooted, last bool, _ []cancelItem) {
-	if mode&cmFail == 0 {
-		return j.cancelFast(rec, mode, work)
+	if mode&cmFail != 0 {
+		return j.failStep(rec, work)
 	}
-	// 1. hold.
-	for {
-		s := j.state.Load()
-		if closed(s) {
-			return false, false, false, work
-		}
-		if mode&cmFail != 0 && s&(stCompleting|stCancelled) != 0 {
-			return false, false, false, work // Fail must be the call that ends Active
-		}
-		ns := s + oneHold
-		if mode&cmFail != 0 {
-			ns |= stCompleting // Fail ends the own work, exclusively
-		}
-		// CAS: take a hold; retry if the word changed meanwhile.
-		if j.state.CompareAndSwap(s, ns) {
-			break
-		}
+	if j.fin.Load() == nil && closed(j.state.Load()) {
+		return false, false, false, work // too late; and fin stays unwritten
 	}
-	// 2. publish.
-	if j.fin.Load() == nil {
-		rooted = j.fin.CompareAndSwap(nil, rec)
-	}
-	if !rooted {
-		j.addLater(rec.root)
-	}
-	// 3. flip, and 4. release — in one CAS when this hold is the last:
-	// then this call is the finalizer, and it notifies before it
-	// finalizes, so nothing can complete the job in between.
-	flipped, released := false, false
-	for {
-		s := j.state.Load()
-		ns := s | stCancelled
-		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
-			// Cancelling a body-less job ends its own work; a New job's
-			// body will never run (Start refuses a cancelled job).
-			ns |= stCompleting
-		}
-		last := ns&stCompleting != 0 && holdsOf(ns) == 1
-		if last {
-			ns -= oneHold
-		}
-		if ns == s {
-			break
-		}
-		// CAS: set the flags; retry if a child or hold changed the count.
-		if j.state.CompareAndSwap(s, ns) {
-			flipped, released = s&stCancelled == 0, last
-			break
-		}
-	}
-	if flipped {
-		work = j.notifyCancelling(j.fin.Load().root, work)
-	}
-	last = released || finalizing(j.state.Add(releaseHold))
-	return true, rooted, last, work
-}
-
-// cancelFast is cancelStep without the hold, for every cause but Fail's.
-// The hold exists so that a published root cause is never left behind by
-// a call that then loses: only Fail can lose to a Complete while the job
-// stays open to later cancellations. Any other cancellation is refused only
-// by a finalizing or final job, which never reads fin again (stCancelled
-// is not set) and accepts no later cause. A failure that is not the root
-// is recorded before the flag, while the job cannot finalize: the caller
-// is the job's own body (before stCompleting) or a child (holding a hold).
-func (j *job) cancelFast(rec *finishing, mode uint8, work []cancelItem) (ok, rooted, last bool, _ []cancelItem) {
-	if j.fin.Load() == nil {
-		if closed(j.state.Load()) {
-			return false, false, false, work // too late; and fin stays unwritten
-		}
-		rooted = j.fin.CompareAndSwap(nil, rec)
-	}
-	if !rooted {
-		j.addLater(rec.root)
-	}
+	rooted = j.publish(rec)
 	var s, ns uint64
 	for {
 		s = j.state.Load()
@@ -183,9 +112,7 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 			return false, false, false, work
 		}
 		ns = s | stCancelled
-		if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
-			// Cancelling a body-less job ends its own work; a New job's
-			// body will never run (Start refuses a cancelled job).
+		if endsOwnWork(j, s, mode) {
 			ns |= stCompleting
 		}
 		if ns == s {
@@ -212,6 +139,68 @@ func (j *job) cancelFast(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 	// If this CAS made the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
 	return true, rooted, finalizing(ns), work
+}
+
+// failStep is cancelStep for Fail, which alone needs a hold. Fail must be
+// the call that ends Active: it claims stCompleting in the same CAS that
+// takes the hold, and is refused if the job was completing or cancelled
+// already. Were its cause published without the hold, a Fail that then
+// lost to a Complete would leave it behind as a root, and a later, legal
+// Cancel (kotlinx rule 65) would end the job with Fail's error. With the
+// hold, the job cannot finalize before the flag is set; the hold is
+// released in the flipping CAS when it is the last one.
+func (j *job) failStep(rec *finishing, work []cancelItem) (ok, rooted, last bool, _ []cancelItem) {
+	for {
+		s := j.state.Load()
+		if closed(s) || s&(stCompleting|stCancelled) != 0 {
+			return false, false, false, work
+		}
+		// CAS: take a hold and end the own work; retry if the word changed.
+		if j.state.CompareAndSwap(s, (s+oneHold)|stCompleting) {
+			break
+		}
+	}
+	rooted = j.publish(rec)
+	var s, ns uint64
+	for {
+		s = j.state.Load()
+		ns = s | stCancelled
+		if holdsOf(ns) == 1 {
+			ns -= oneHold // the last hold: release it in this CAS
+		}
+		// CAS: set the flag (and release); retry if the count changed.
+		if j.state.CompareAndSwap(s, ns) {
+			break
+		}
+	}
+	if s&stCancelled == 0 {
+		work = j.notifyCancelling(j.fin.Load().root, work)
+	}
+	if holdsOf(s) == 1 {
+		return true, rooted, true, work // released above: this call finalizes
+	}
+	return true, rooted, finalizing(j.state.Add(releaseHold)), work
+}
+
+// publish makes rec j's cancellation record if j has none yet, and reports
+// whether it did; else it records rec's cause as a later failure. The
+// caller then sets stCancelled: whoever sees the flag sees the root.
+func (j *job) publish(rec *finishing) (rooted bool) {
+	if j.fin.Load() == nil {
+		rooted = j.fin.CompareAndSwap(nil, rec)
+	}
+	if !rooted {
+		j.addLater(rec.root)
+	}
+	return rooted
+}
+
+// endsOwnWork reports whether cancelling j (in word s, with mode) also ends
+// its own work: a body-less job has no other, a New job's body will never
+// run (Start refuses a cancelled job), and a body that returned the cause
+// is done.
+func endsOwnWork(j *job, s uint64, mode uint8) bool {
+	return mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0
 }
 
 // endsAtOnce reports whether the flip from s to ns may also make the job
@@ -281,7 +270,8 @@ func (j *job) notifyCancelling(root error, work []cancelItem) []cancelItem {
 // isCancelKind keeps the nodes that run when a job starts cancelling.
 func isCancelKind(n *node) bool { return n.kind != nodeCompletion }
 
-// run runs the handler of node n (claimed by the caller) with cause. A
+// run runs the handler of node n (a handler, claimed by the caller) with
+// cause. A
 // panic in it is recovered and reported to the exception handler of j's
 // context; it does not stop the caller's other handlers.
 func (j *job) run(n *node, cause error) {
@@ -290,10 +280,6 @@ func (j *job) run(n *node, cause error) {
 			reportException(j.context(), newPanicError(r))
 		}
 	}()
-	if n.kind == nodeChild {
-		childOf(n).cancel(causeForChild(cause), 0)
-		return
-	}
 	handlerOf(n).fn(cause)
 }
 
@@ -359,16 +345,13 @@ func (j *job) endBody(err error) {
 		j.completeOwnWork()
 		return
 	}
+	// Never refused: a body's job cannot finalize before its body
+	// returns (nothing else sets stCompleting on it).
 	if IsCancellation(err) || j.echoesOwnCancellation(err) {
-		if j.cancel(j.cancellationOf(err), cmOwnWork) {
-			return
-		}
-	} else if j.cancel(err, cmFailure|cmOwnWork) {
-		return
+		j.cancel(j.cancellationOf(err), cmOwnWork)
+	} else {
+		j.cancel(err, cmFailure|cmOwnWork)
 	}
-	// Too late to record anything: the job is finalizing. Impossible for
-	// a body, whose return is what lets the job finalize; kept for safety.
-	j.completeOwnWork()
 }
 
 // echoesOwnCancellation reports whether err is the echo of the job's own

@@ -145,9 +145,9 @@ func (f *finishing) finalCause() (final error, isRoot bool) {
 		if IsCancellation(err) {
 			continue
 		}
-		// A child's aggregated failure is flattened: its first failure
-		// usually reached this job already, when the child started
-		// cancelling.
+		// An aggregate recorded as a cause (a body may return another
+		// job's aggregated cause) is flattened: the final cause lists
+		// failures, not aggregates.
 		if m, ok := err.(*MultiError); ok {
 			for _, e := range m.errs {
 				failures = appendNew(failures, e)

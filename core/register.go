@@ -62,12 +62,8 @@ func (j *job) registerCancelKind(n *node) (now bool, cause error) {
 		n.state.Store(nodeFired)
 		return true, j.Cause()
 	}
-	s := j.state.Load()
-	if (s&stCancelled != 0 || completedWord(s)) && n.claim() {
-		if completedWord(s) {
-			return true, j.Cause()
-		}
-		return true, j.rootCause()
+	if s := j.state.Load(); (s&stCancelled != 0 || completedWord(s)) && n.claim() {
+		return true, j.Cause() // the root cause while cancelling, then the final one
 	}
 	return false, nil
 }
