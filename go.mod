@@ -4,4 +4,7 @@ go 1.24
 
 require go.uber.org/goleak v1.3.0
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/samber/mo v1.16.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)

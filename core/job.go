@@ -155,6 +155,7 @@ const (
 	fSupervisor                   // children fail independently
 	fScoped                       // a scope: returns its failure to the caller, never passes it up
 	fBodyless                     // no body: cancelling it completes its own work
+	fDeferred                     // the job of a Deferred (package async): String says so
 )
 
 // job is the implementation of [Job] and [CompletableJob]. It is 64 bytes,
@@ -374,6 +375,9 @@ func (j *job) String() string {
 		id = x.id.Load()
 	}
 	s := "Job"
+	if j.asChild.flags&fDeferred != 0 {
+		s = "Deferred"
+	}
 	if x.name != "" {
 		s += "(" + x.name + ")"
 	}

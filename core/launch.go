@@ -26,8 +26,13 @@ func Launch(ctx context.Context, body func(ctx context.Context) error, opts ...O
 		panic("core: Launch called with a nil body")
 	}
 	o := buildOptions(opts)
-	j := newJob(ctx, fReports|fHandles, o.name, o.lazy, body)
-	if o.lazy {
+	return start(newJob(ctx, fReports|fHandles, o.name, o.lazy, body), o.lazy)
+}
+
+// start runs the body of a new job on a new goroutine, unless the job is
+// lazy or was born cancelled.
+func start(j *job, lazy bool) *job {
+	if lazy {
 		return j
 	}
 	if j.IsCancelled() {
