@@ -225,7 +225,11 @@ func (w *waiter) wait(ctx context.Context, handles []core.DisposableHandle) erro
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		err = corehook.WaitError(ctx)
+		select {
+		case <-w.done: // both: the deferreds' outcome, which may be what cancelled ctx
+		default:
+			err = corehook.WaitError(ctx)
+		}
 	}
 	for _, h := range handles {
 		h.Dispose()

@@ -93,7 +93,9 @@ func Async[T any](ctx context.Context, body func(ctx context.Context) (T, error)
 // Await implements [Deferred].
 func (d *deferred[T]) Await(ctx context.Context) (T, error) {
 	if !d.IsCompleted() {
-		if err := d.Join(ctx); err != nil {
+		// A done ctx loses to a deferred complete by then: its failure
+		// may be what cancelled ctx.
+		if err := d.Join(ctx); err != nil && !d.IsCompleted() {
 			var zero T
 			return zero, err
 		}

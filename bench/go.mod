@@ -11,6 +11,7 @@ require (
 )
 
 require (
+	github.com/samber/mo v1.16.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/net v0.48.0 // indirect
 	golang.org/x/text v0.32.0 // indirect

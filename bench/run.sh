@@ -73,6 +73,10 @@ cols=(
 	"CancelTree|/impl@(context jobtree)"
 	"HandlerRegisterDispose|/impl@(context jobtree)"
 	"JobMemory|/impl@(goroutine context jobtree)"
+	"AsyncAwait|/impl@(chan jobtree mo lo)"
+	"Map|/impl@(conc jobtree errgroup)"
+	"Select|/impl@(native reflect jobtree)"
+	"WithTimeout|/impl@(context jobtree)"
 )
 {
 	cat "$tmp/env"

@@ -180,7 +180,7 @@ func derivePerNode(g *group) {
 	}
 }
 
-var groupOrder = []string{"LaunchJoin", "CancelTree", "HandlerRegisterDispose", "JobMemory"}
+var groupOrder = []string{"LaunchJoin", "CancelTree", "HandlerRegisterDispose", "JobMemory", "AsyncAwait", "Map", "Select", "WithTimeout"}
 
 func order(name string) int {
 	for i, p := range groupOrder {
@@ -297,6 +297,13 @@ var targets = []target{
 	{"the same ÷ an idle context.WithCancel child", "JobMemory/kind=retained", "retained-B/child", "context", -1},
 	{"retained heap per idle child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "", -1},
 	{"the same ÷ a context.WithCancel child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "context", -1},
+	{"Async+Await ≤ 1.25× the go+chan floor", "AsyncAwait", "ns/op", "chan", 1.25},
+	{"Async+Await faster than mo.NewFuture+Collect", "AsyncAwait", "ns/op", "mo", 1},
+	{"Map no slower than conc/iter.Map (same limit)", "Map", "ns/op", "conc", 1},
+	{"Select, 2 job clauses ÷ native select", "Select/clauses=2", "ns/op", "native", -1},
+	{"Select, 8 job clauses ÷ native select", "Select/clauses=8", "ns/op", "native", -1},
+	{"Select, 64 job clauses ÷ reflect.Select", "Select/clauses=64", "ns/op", "reflect", -1},
+	{"WithTimeout ÷ context.WithTimeout + call", "WithTimeout", "ns/op", "context", -1},
 }
 
 // printTargets prints the target table and returns the number missed.
