@@ -20,6 +20,7 @@ func BenchmarkCancelTree(b *testing.B) {
 	runImpls(b, []impl{
 		{"context", benchCancelTreeContext},
 		{"jobtree", jobtree.cancelTree},
+		{"floor", benchCancelTreeFloor},
 	})
 }
 
@@ -97,5 +98,68 @@ func (t *ctxTree) build(parent context.Context, depth int) {
 			continue
 		}
 		t.build(ctx, depth-1)
+	}
+}
+
+// The floor of CancelTree: the least any tree of cancellable nodes whose
+// leaves expose a Done channel must do. Each node is a struct with its
+// children and a channel made on the leaves; cancelling walks the tree
+// depth-first and closes every leaf's channel, without any synchronisation
+// beyond the close itself. No real implementation can be faster than this
+// on the same tree (it is not safe for concurrent use, and has no states,
+// causes or handlers); impl=floor measures how much of context's time is
+// this irreducible part.
+type floorNode struct {
+	children []*floorNode
+	done     chan struct{}
+}
+
+type floorTree struct {
+	leaves []<-chan struct{}
+}
+
+func benchCancelTreeFloor(b *testing.B) {
+	t := &floorTree{leaves: make([]<-chan struct{}, 0, treeLeaves)}
+	var phases treePhases
+	b.ReportAllocs()
+	for b.Loop() {
+		phases.add(t.op())
+	}
+	phases.report(b)
+}
+
+func (t *floorTree) op() (build, cancel time.Duration) {
+	start := time.Now()
+	root := &floorNode{}
+	t.build(root, treeDepth)
+	built := time.Now()
+	root.cancel()
+	waitLeaves(t.leaves)
+	end := time.Now()
+	clear(t.leaves)
+	t.leaves = t.leaves[:0]
+	return built.Sub(start), end.Sub(built)
+}
+
+func (t *floorTree) build(parent *floorNode, depth int) {
+	parent.children = make([]*floorNode, 0, treeFanOut)
+	for range treeFanOut {
+		n := &floorNode{}
+		parent.children = append(parent.children, n)
+		if depth == 1 {
+			n.done = make(chan struct{})
+			t.leaves = append(t.leaves, n.done)
+			continue
+		}
+		t.build(n, depth-1)
+	}
+}
+
+func (n *floorNode) cancel() {
+	if n.done != nil {
+		close(n.done)
+	}
+	for _, c := range n.children {
+		c.cancel()
 	}
 }

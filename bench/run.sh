@@ -70,7 +70,7 @@ echo "# benchmarks took $((SECONDS - start))s; load average at end: $(cut -d' ' 
 # comparison.
 cols=(
 	"LaunchJoin|/impl@(waitgroup jobtree errgroup conc tomb lo context)"
-	"CancelTree|/impl@(context jobtree)"
+	"CancelTree|/impl@(context jobtree floor)"
 	"HandlerRegisterDispose|/impl@(context jobtree)"
 	"JobMemory|/impl@(goroutine context jobtree)"
 	"AsyncAwait|/impl@(chan jobtree mo lo)"

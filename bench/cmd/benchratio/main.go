@@ -285,6 +285,7 @@ type target struct {
 var targets = []target{
 	{"launch+join ≤ 1.25× the go+WaitGroup floor", "LaunchJoin", "ns/op", "waitgroup", 1.25},
 	{"cancel of the tree ≤ 0.5× the context.WithCancel tree", "CancelTree", "cancel-ns/node", "context", 0.5},
+	{"cancel of the tree ÷ its floor (a bare walk closing the leaves' channels)", "CancelTree", "cancel-ns/node", "floor", -1},
 	{"handler register+dispose ≤ 0.4× context.AfterFunc (serial)", "HandlerRegisterDispose/mode=serial", "ns/op", "context", 0.4},
 	{"handler register+dispose ≤ 1 alloc (serial)", "HandlerRegisterDispose/mode=serial", "allocs/op", "", 1},
 	{"handler register+dispose ≤ 0.4× context.AfterFunc (parallel)", "HandlerRegisterDispose/mode=parallel", "ns/op", "context", 0.4},
