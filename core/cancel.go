@@ -84,8 +84,14 @@ func (j *job) offerUp(err error) {
 			return
 		}
 		var work []cancelItem
+		// The record is marked offered before it is published: if err
+		// becomes p's root, this loop hands it to p's parent next, so
+		// p's finalizer must not hand it over again (an error of an
+		// uncomparable type could not be recognised as a duplicate).
+		rec := &finishing{root: err, failure: true}
+		rec.offered.Store(true)
 		// p cannot be left finalizing: it still counts x.
-		_, rooted, _, work = p.cancelStep(&finishing{root: err, failure: true}, 0, nil)
+		_, rooted, _, work = p.cancelStep(rec, 0, nil)
 		drain(work)
 		x = p
 	}
