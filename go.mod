@@ -2,9 +2,9 @@ module github.com/jobtree/jobtree
 
 go 1.24
 
-require go.uber.org/goleak v1.3.0
-
 require (
-	github.com/samber/mo v1.16.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/samber/mo v1.16.0
+	go.uber.org/goleak v1.3.0
 )
+
+require github.com/stretchr/testify v1.12.1 // indirect

@@ -48,20 +48,23 @@ func ExampleAwaitAll() {
 		return nil
 	})
 
+	errDiskFull := errors.New("disk full")
 	err := core.Scope(ctx, func(ctx context.Context) error {
 		ok := async.Async(ctx, func(ctx context.Context) (int, error) {
 			<-ctx.Done() // waits until the failure below cancels it
 			return 0, ctx.Err()
 		})
-		bad := async.Async(ctx, func(context.Context) (int, error) { return 0, errors.New("disk full") })
+		bad := async.Async(ctx, func(context.Context) (int, error) { return 0, errDiskFull })
 		_, err := async.AwaitAll(ctx, ok, bad)
-		fmt.Println("AwaitAll:", err)
+		// The failure, or the cancellation of this scope that it caused,
+		// whichever AwaitAll sees first: both carry it.
+		fmt.Println("AwaitAll failed with disk full:", errors.Is(err, errDiskFull))
 		return nil
 	})
 	fmt.Println("Scope:", err)
 	// Output:
 	// [10 11 2 2] <nil>
-	// AwaitAll: disk full
+	// AwaitAll failed with disk full: true
 	// Scope: disk full
 }
 

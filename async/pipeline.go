@@ -33,6 +33,7 @@ func Map[T, R any](ctx context.Context, in []T, f func(ctx context.Context, item
 		workers = len(in)
 	}
 	var next atomic.Int64 // the index of the next item to hand out; grows past len(in) at the end
+	var scope core.Job    // the job of Map's scope; set before any worker runs
 	work := func(ctx context.Context) error {
 		for {
 			i := next.Add(1) - 1
@@ -44,12 +45,14 @@ func Map[T, R any](ctx context.Context, in []T, f func(ctx context.Context, item
 			}
 			r, err := f(ctx, in[i])
 			if err != nil {
+				endScope(ctx, scope, err)
 				return err
 			}
 			out[i] = r
 		}
 	}
 	err := core.Scope(ctx, func(ctx context.Context) error {
+		scope = core.JobOf(ctx)
 		for range workers - 1 {
 			core.Launch(ctx, work)
 		}
@@ -59,6 +62,18 @@ func Map[T, R any](ctx context.Context, in []T, f func(ctx context.Context, item
 		return nil, err
 	}
 	return out, nil
+}
+
+// endScope cancels scope with err when a call returned a cancellation of
+// its own, its ctx not being done. The call's job then ends cancelled,
+// which leaves its parent, the scope, alone (core's rule 7): without this
+// the scope would complete, the item's result would be missing without an
+// error, and MapSeq would wait forever for the token the call never gave
+// back. The caller gets the cancellation, as from kotlinx's awaitAll.
+func endScope(ctx context.Context, scope core.Job, err error) {
+	if core.IsCancellation(err) && ctx.Err() == nil {
+		scope.Cancel(err)
+	}
 }
 
 // ForEach calls f on every item of in as [Map] does, for the errors only.
@@ -86,6 +101,7 @@ func MapSeq[T, R any](ctx context.Context, seq iter.Seq[T], f func(ctx context.C
 	limit := buildMapConfig(opts).limit
 	var slots []*R // one per item, in order; each written by its call
 	err := core.Scope(ctx, func(ctx context.Context) error {
+		scope := core.JobOf(ctx)
 		var free chan struct{} // a token per call that may start; nil: no limit
 		if limit > 0 {
 			free = make(chan struct{}, limit)
@@ -94,20 +110,24 @@ func MapSeq[T, R any](ctx context.Context, seq iter.Seq[T], f func(ctx context.C
 			}
 		}
 		for item := range seq {
+			// Check ctx first: when a token is free too, the select
+			// below picks either case, and seq would be read on.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if free != nil {
 				select {
 				case <-free:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			} else if err := ctx.Err(); err != nil {
-				return err
 			}
 			slot := new(R)
 			slots = append(slots, slot)
 			core.Launch(ctx, func(ctx context.Context) error {
 				r, err := f(ctx, item)
 				if err != nil {
+					endScope(ctx, scope, err)
 					return err
 				}
 				*slot = r
