@@ -53,6 +53,11 @@ func run(w io.Writer) error {
 		t.panics,
 		t.lazyStart,
 		t.contextInterop,
+		t.cooperativeCancellation,
+		t.cancelChildrenKeepsParent,
+		t.nonCancellableCleanup,
+		t.latestRun,
+		t.runInterruptible,
 	}
 	for i, step := range steps {
 		if i > 0 {
