@@ -401,6 +401,9 @@ var closedChan = func() chan struct{} {
 // state, then swaps the channel out. One of them sees the other, and the
 // swap makes the close happen once.
 func (j *job) lazyChan(when uint64, job bool) chan struct{} {
+	if j.state.Load()&when != 0 && j.extra.Load() == nil {
+		return closedChan // closed already, and no channel was ever made
+	}
 	x := j.extras()
 	v := &x.ctxDone
 	if job {
@@ -415,6 +418,9 @@ func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 			return closedChan
 		}
 		return c
+	}
+	if j.state.Load()&when != 0 {
+		return closedChan // no channel was made before the state changed
 	}
 	c := make(chan struct{})
 	if !v.p.CompareAndSwap(nil, chanPtr(c)) {

@@ -23,7 +23,10 @@ func (j *job) Join(ctx context.Context) error {
 	j.Start()
 	select {
 	case <-j.Done():
-		return nil
+		// Both may be ready at once, and select picks at random: a ctx
+		// done by now wins, so that a cancelled caller never goes on as
+		// if it had not been (kotlinx's prompt cancellation).
+		return ctxError(ctx)
 	case <-ctx.Done():
 		return ctxError(ctx)
 	}
