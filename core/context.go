@@ -140,7 +140,12 @@ func (p *keyProbe) Value(key any) any {
 // derives from. It returns nil when ctx carries no job, or can never be
 // cancelled (its Done is nil, e.g. context.WithoutCancel of a job's
 // context): such a context hides the job, and jobs created from it are
-// roots.
+// roots. A context derived from that one with a Done channel of its own
+// (context.WithCancel(context.WithoutCancel(jobCtx))) still carries the
+// job's value, and the context package offers no way to see the
+// WithoutCancel below it: JobOf returns the job again. For clean-up code
+// that derives contexts, use cancel.NonCancellable, which hides the job
+// from everything derived from it.
 func JobOf(ctx context.Context) Job {
 	if j := jobOf(ctx); j != nil {
 		return j
