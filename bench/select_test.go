@@ -34,7 +34,7 @@ var selectClauses = []int{2, 8, 64}
 // No impl blocks: this is the cost of a select that finds a ready
 // alternative when it looks, the common case of a select in a loop. The
 // cost of waiting (registering on N jobs and being woken) is measured by
-// BenchmarkMechanism in the select package (docs/select-design.md).
+// BenchmarkMechanism in the select package (docs/design.md §8).
 func BenchmarkSelect(b *testing.B) {
 	for _, n := range selectClauses {
 		b.Run(fmt.Sprintf("clauses=%d", n), func(b *testing.B) {

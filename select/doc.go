@@ -52,7 +52,7 @@
 // registers one completion handler per job clause (removed when it
 // returns), arms one timer for all its timeouts, and waits with a select
 // statement, or with reflect.Select when it has two or more channel clauses.
-// docs/select-design.md in the repository gives the measurements.
+// docs/design.md §8 in the repository gives the measurements.
 //
 // # Differences from Kotlin
 //

@@ -1,7 +1,7 @@
 package selects_test
 
 // The measurement behind the choice of the waiting mechanism
-// (docs/select-design.md): handler-driven wake-ups, which Select uses,
+// (docs/design.md §8): handler-driven wake-ups, which Select uses,
 // against the rejected design, a reflect.Select over the jobs' Done
 // channels (and, for a single job, a select statement on its Done channel).
 //

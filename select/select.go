@@ -243,7 +243,7 @@ func checkCycle[R any](ctx context.Context, clauses []Clause[R]) error {
 // select's goroutine only, except wake, which completion handlers signal
 // from any goroutine. Waiters are recycled through a sync.Pool, so that a
 // select that waits allocates little more than one handler node per job
-// clause (docs/select-design.md).
+// clause (docs/design.md §8).
 type waiter struct {
 	// wake is a channel of capacity one that signal fills without
 	// blocking; never closed. A token left in it (by a handler that ran
