@@ -1,5 +1,6 @@
-// Command tour walks through the lifecycle of jobs in package core, one
-// scenario at a time. Run it with `make demo` (or `go run ./examples/tour`).
+// Command tour walks through jobtree one scenario at a time: the lifecycle
+// of jobs in package core, cooperative cancellation, typed results, select
+// and time limits. Run it with `make demo` (or `go run ./examples/tour`).
 //
 // Its output is deterministic: the scenarios line their goroutines up with
 // channels, Join and completion handlers, never with sleeps, and print no
@@ -58,6 +59,9 @@ func run(w io.Writer) error {
 		t.nonCancellableCleanup,
 		t.latestRun,
 		t.runInterruptible,
+		t.deferredResults,
+		t.selectFirst,
+		t.timeLimits,
 	}
 	for i, step := range steps {
 		if i > 0 {
