@@ -13,10 +13,18 @@ import (
 
 // AwaitResult awaits d and returns its outcome as a [mo.Result]: Ok with the
 // value, or Err with the cause (or with the wait error when ctx is done
-// first, see [Deferred.Await]).
+// first, see [Deferred.Await]). A nil d gives an Err wrapping
+// ErrNilDeferred; a nil ctx stands for context.Background().
 func AwaitResult[T any](ctx context.Context, d Deferred[T]) mo.Result[T] {
+	if d == nil {
+		return mo.Err[T](fmt.Errorf("async: AwaitResult: %w", ErrNilDeferred))
+	}
 	return mo.TupleToResult(d.Await(ctx))
 }
+
+// ErrNilDeferred is wrapped by the error of [AwaitAll], [AwaitAny] and
+// [AwaitResult] when a deferred they were given is nil.
+var ErrNilDeferred = errors.New("nil deferred")
 
 // AwaitAll waits for all of ds and returns their values in argument order.
 // It fails fast: as soon as one of them ends cancelled or failed, it
@@ -27,9 +35,11 @@ func AwaitResult[T any](ctx context.Context, d Deferred[T]) mo.Result[T] {
 //
 // A ctx that is done at the call or before the values are all there makes
 // AwaitAll return as core's Join does (a *core.CancellationError carrying
-// context.Cause(ctx)), leaving the deferreds alone. A nil deferred, or one
-// that would be awaited from inside itself or one of its descendants (a
-// cycle, core.ErrJoinCycle), returns an error at once. A nil ctx stands for
+// context.Cause(ctx)), leaving the deferreds alone. A nil deferred (an error
+// wrapping ErrNilDeferred), or one that would be awaited from inside itself
+// or one of its descendants (a cycle, core.ErrJoinCycle), returns an error
+// at once. The cycle is seen through ctx: pass the context the caller's job
+// gave it (or one derived from it), not context.Background(). A nil ctx stands for
 // context.Background().
 func AwaitAll[T any](ctx context.Context, ds ...Deferred[T]) ([]T, error) {
 	if ctx == nil {
@@ -122,7 +132,7 @@ func checkAll[T any](ctx context.Context, fn string, ds []Deferred[T]) error {
 	self := core.JobOf(ctx)
 	for i, d := range ds {
 		if d == nil {
-			return fmt.Errorf("async: %s: deferred %d is nil", fn, i)
+			return fmt.Errorf("async: %s: deferred %d is nil: %w", fn, i, ErrNilDeferred)
 		}
 		if self == nil || d.IsCompleted() {
 			continue

@@ -25,7 +25,9 @@ type Deferred[T any] interface {
 	// context.Cause(ctx)) and leaves the deferred alone: a later Await
 	// still gets its value. Awaiting from inside the deferred itself or one
 	// of its descendants returns an error wrapping core.ErrJoinCycle at
-	// once. A nil ctx stands for context.Background().
+	// once — seen through ctx, so pass the context the job gave the caller
+	// (or one derived from it): with context.Background() such a wait
+	// never ends. A nil ctx stands for context.Background().
 	Await(ctx context.Context) (T, error)
 
 	// GetCompleted returns the value or final cause of a complete

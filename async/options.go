@@ -2,7 +2,8 @@ package async
 
 import "runtime"
 
-// MapOption configures [Map], [ForEach] and their iter.Seq forms.
+// MapOption configures [Map], [ForEach] and their iter.Seq forms. A nil
+// MapOption is ignored.
 type MapOption interface {
 	apply(c mapConfig) mapConfig
 }

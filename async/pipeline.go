@@ -19,7 +19,8 @@ import (
 //
 // Items are handed out in order to a fixed set of workers (the caller's
 // goroutine is one of them), so a call that blocks holds up one worker
-// only. An empty in returns an empty slice at once. Map panics if f is nil.
+// only. An empty in returns an empty slice at once. A nil ctx stands for
+// context.Background(). Map panics if f is nil.
 func Map[T, R any](ctx context.Context, in []T, f func(ctx context.Context, item T) (R, error), opts ...MapOption) ([]R, error) {
 	if f == nil {
 		panic("async: Map called with a nil function")
@@ -90,7 +91,8 @@ func ForEach[T any](ctx context.Context, in []T, f func(ctx context.Context, ite
 // MapSeq is [Map] over the items of seq, which is read on the caller's
 // goroutine, one item at a time, as calls become free: a slow or endless
 // seq starts being processed before it ends. seq is no longer read once a
-// call failed or ctx is done. The results are in the order of seq.
+// call failed or ctx is done. The results are in the order of seq. MapSeq
+// panics if f or seq is nil.
 func MapSeq[T, R any](ctx context.Context, seq iter.Seq[T], f func(ctx context.Context, item T) (R, error), opts ...MapOption) ([]R, error) {
 	if f == nil {
 		panic("async: MapSeq called with a nil function")
@@ -154,6 +156,9 @@ func MapSeq[T, R any](ctx context.Context, seq iter.Seq[T], f func(ctx context.C
 func ForEachSeq[T any](ctx context.Context, seq iter.Seq[T], f func(ctx context.Context, item T) error, opts ...MapOption) error {
 	if f == nil {
 		panic("async: ForEachSeq called with a nil function")
+	}
+	if seq == nil {
+		panic("async: ForEachSeq called with a nil sequence")
 	}
 	_, err := MapSeq(ctx, seq, func(ctx context.Context, item T) (struct{}, error) {
 		return struct{}{}, f(ctx, item)

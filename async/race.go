@@ -14,7 +14,8 @@ import (
 // succeeds, Race returns the errors.Join of their causes in the order they
 // ended. A cancellation of ctx cancels all of them and returns the wait
 // error of core's rule 11 once they ended. No bodies return
-// ErrNothingToAwait; Race panics if a body is nil.
+// ErrNothingToAwait; Race panics if a body is nil. A nil ctx stands for
+// context.Background().
 func Race[T any](ctx context.Context, bodies ...func(ctx context.Context) (T, error)) (T, error) {
 	for i, b := range bodies {
 		if b == nil {

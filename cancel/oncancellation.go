@@ -27,7 +27,10 @@ import (
 // The caller must complete or cancel the deferred when it is no longer
 // needed: until then, being a child, it keeps job from completing. Once
 // Complete has returned true, block never runs, even if job is cancelled
-// before the deferred has finished completing.
+// before the deferred has finished completing. (Completing takes a moment —
+// the watcher below is the deferred's child — and a cancellation that comes
+// in that moment still ends the deferred Cancelled, as for any job in
+// Completing, without running block.)
 //
 // Cost: one goroutine, parked until the deferred is done, tracked as a job
 // of the deferred's subtree (named "cancel.LaunchOnCancellation");

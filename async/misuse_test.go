@@ -1,0 +1,688 @@
+package async_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jobtree/jobtree/async"
+	"github.com/jobtree/jobtree/core"
+)
+
+// outcome is what a call under test did: it returned v and err, or it
+// panicked with p.
+type outcome[T any] struct {
+	v        T
+	err      error
+	panicked bool
+	p        any
+}
+
+// try calls f on a new goroutine and returns what it did, a panic
+// included; if f does not return in time the test fails with a goroutine
+// dump. Every call of the misuse catalogue goes through it: a bad input
+// must never hang, and a panic is checked, not a crash.
+func try[T any](t *testing.T, what string, f func() (T, error)) outcome[T] {
+	t.Helper()
+	res := make(chan outcome[T], 1)
+	go func() { // ends when f returns or panics
+		o := outcome[T]{panicked: true}
+		defer func() {
+			if o.panicked {
+				o.p = recover()
+			}
+			res <- o
+		}()
+		o.v, o.err = f()
+		o.panicked = false
+	}()
+	timer := time.NewTimer(waitTimeout(t))
+	defer timer.Stop()
+	select {
+	case o := <-res:
+		return o
+	case <-timer.C:
+		t.Fatalf("%s did not return in time\n%s", what, goroutineDump())
+		panic("unreachable")
+	}
+}
+
+// returned returns what the call returned, failing the test if it
+// panicked.
+func (o outcome[T]) returned(t *testing.T, what string) (T, error) {
+	t.Helper()
+	if o.panicked {
+		t.Fatalf("%s panicked with %v, want it to return", what, o.p)
+	}
+	return o.v, o.err
+}
+
+// wantPanic checks that the call panicked with a string starting with
+// prefix.
+func (o outcome[T]) wantPanic(t *testing.T, what, prefix string) {
+	t.Helper()
+	if !o.panicked {
+		t.Errorf("%s = %v, %v; want a panic starting with %q", what, o.v, o.err, prefix)
+		return
+	}
+	if msg, ok := o.p.(string); !ok || !strings.HasPrefix(msg, prefix) {
+		t.Errorf("%s panicked with %#v, want a message starting with %q", what, o.p, prefix)
+	}
+}
+
+// doneCtx returns a context that is done, with cause as its cause.
+func doneCtx(cause error) context.Context {
+	ctx, stop := context.WithCancelCause(context.Background())
+	stop(cause)
+	return ctx
+}
+
+// wantCycle checks that err wraps core.ErrJoinCycle.
+func wantCycle(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, core.ErrJoinCycle) {
+		t.Errorf("%s = %v, want an error wrapping core.ErrJoinCycle", what, err)
+	}
+}
+
+// wantNilDeferredError checks the error of AwaitAll or AwaitAny (fn) for a
+// nil deferred at index i. There is no sentinel for it: the message is
+// what the documentation promises ("returns an error at once").
+func wantNilDeferredError(t *testing.T, fn string, i int, err error) {
+	t.Helper()
+	if want := fmt.Sprintf("async: %s: deferred %d is nil", fn, i); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("%s with a nil deferred = %v, want an error starting with %q", fn, err, want)
+	}
+}
+
+// lazyDeferred returns a lazy deferred with value v, cancelled when the
+// test ends, and a flag that is set when its body runs.
+func lazyDeferred(t *testing.T, v int) (async.Deferred[int], *atomic.Bool) {
+	ran := new(atomic.Bool)
+	d := async.Async(nil, func(context.Context) (int, error) { ran.Store(true); return v, nil }, core.Lazy())
+	t.Cleanup(func() { d.Cancel(nil) })
+	return d, ran
+}
+
+// selfAwaiting returns a deferred whose body calls wait with its own
+// deferred and its own context, and returns the error wait returned as its
+// value.
+func selfAwaiting(wait func(ctx context.Context, self async.Deferred[error]) error) async.Deferred[error] {
+	ready := make(chan struct{})
+	var d async.Deferred[error]
+	d = async.Async(nil, func(ctx context.Context) (error, error) {
+		<-ready // d is set
+		return wait(ctx, d), nil
+	})
+	close(ready)
+	return d
+}
+
+// ancestorAwaiting returns a deferred whose body starts a child deferred
+// that calls wait with the outer deferred and the child's context; the
+// outer deferred's value is the error wait returned.
+func ancestorAwaiting(wait func(ctx context.Context, ancestor async.Deferred[error]) error) async.Deferred[error] {
+	ready := make(chan struct{})
+	var outer async.Deferred[error]
+	outer = async.Async(nil, func(ctx context.Context) (error, error) {
+		<-ready // outer is set
+		inner := async.Async(ctx, func(ctx context.Context) (error, error) {
+			return wait(ctx, outer), nil
+		})
+		return inner.Await(ctx)
+	})
+	close(ready)
+	return outer
+}
+
+// allAtOnce returns a function for Map whose calls each wait until n
+// calls have started: Map returns only if it runs n calls at once.
+func allAtOnce(t *testing.T, n int) func(ctx context.Context, item int) (int, error) {
+	var started atomic.Int64
+	all := make(chan struct{})
+	return func(ctx context.Context, item int) (int, error) {
+		if started.Add(1) == int64(n) {
+			close(all)
+		}
+		select {
+		case <-all:
+			return item, nil
+		case <-t.Context().Done(): // the test failed: end the call
+			return 0, t.Context().Err()
+		}
+	}
+}
+
+// TestMisuse is async's part of the misuse catalogue (docs/reliability.md):
+// every bad input the package's API can get, with its documented result —
+// an error that errors.Is or errors.As recognises, or a panic whose
+// message starts with "async: ", at the call that got the bad input. No
+// row may hang (every call is bounded, and fails the test with a
+// goroutine dump), crash inside the library (a panic is caught and
+// checked) or lose anything (a value, a cause, or a deferred that should
+// have been left alone).
+func TestMisuse(t *testing.T) {
+	t.Parallel()
+	double := func(_ context.Context, i int) (int, error) { return 2 * i, nil }
+	tests := []struct {
+		name string // the bad input
+		want string // the documented result
+		run  func(t *testing.T)
+	}{
+		// Async and Await.
+		{"Async/nil body", `panic "async: …" (also with a nil ctx)`, func(t *testing.T) {
+			for _, ctx := range []context.Context{context.Background(), nil} {
+				try(t, "Async(ctx, nil)", func() (async.Deferred[int], error) {
+					return async.Async[int](ctx, nil), nil
+				}).wantPanic(t, "Async(ctx, nil)", "async: ")
+			}
+		}},
+		{"Async/nil ctx", "a root deferred, as with context.Background()", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, core.Lazy())
+			if p := jobOf(d).Parent(); p != nil {
+				t.Errorf("Async(nil, body).Parent() = %v, want nil (a root)", p)
+			}
+			v, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if v != 42 || err != nil {
+				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
+			}
+		}},
+		{"Async/nil option", "ignored (undocumented)", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, nil, core.Lazy(), nil)
+			checkState(t, d, core.New) // the options around the nil ones apply
+			v, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if v != 42 || err != nil {
+				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
+			}
+		}},
+		{"Async/cancelled parent", "born Cancelled, body never runs; Await returns the cancellation", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			cause := newErr("parent cancelled")
+			parent.Cancel(cause)
+			var ran atomic.Bool
+			d := async.Async(parent.Context(), func(context.Context) (int, error) { ran.Store(true); return 1, nil })
+			checkState(t, d, core.Cancelled)
+			_, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			wantCancellation(t, "Await(ctx)", err, nil)
+			if ran.Load() {
+				t.Error("the body ran under a cancelled parent, want it never to run")
+			}
+		}},
+		{"Async/body panics", "Await returns a *core.PanicError; the process goes on", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { panic("boom") })
+			_, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			var pe *core.PanicError
+			if !errors.As(err, &pe) || pe.Value != "boom" {
+				t.Errorf("Await(ctx) = %v, want a *core.PanicError with value boom", err)
+			}
+		}},
+		{"Await/nil ctx", "as context.Background(): the value", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil })
+			v, err := try(t, "Await(nil)", func() (int, error) { return d.Await(nil) }).returned(t, "Await(nil)")
+			if v != 42 || err != nil {
+				t.Errorf("Await(nil) = %v, %v; want 42, nil", v, err)
+			}
+		}},
+		{"Await/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
+				_, err := self.Await(ctx)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) of the self-awaiting deferred = %v, want its value", err)
+			}
+			wantCycle(t, "Await(own ctx) from the deferred's body", got)
+		}},
+		{"Await/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
+				_, err := ancestor.Await(ctx)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) of the outer deferred = %v, want its value", err)
+			}
+			wantCycle(t, "Await(child ctx) on the parent deferred", got)
+		}},
+		{"Await/done ctx, not complete", "*core.CancellationError carrying context.Cause(ctx); the deferred is left alone", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			cause := newErr("gave up")
+			_, err := try(t, "Await(done ctx)", func() (int, error) { return c.Await(doneCtx(cause)) }).returned(t, "Await(done ctx)")
+			wantCancellation(t, "Await(done ctx)", err, cause)
+			checkState(t, c, core.Active)
+			c.Complete(7)
+			if v, err := c.Await(context.Background()); v != 7 || err != nil {
+				t.Errorf("later Await(ctx) = %v, %v; want 7, nil", v, err)
+			}
+		}},
+		{"Await/done ctx, complete", "the value: a complete deferred answers whatever ctx", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			c.Complete(7)
+			v, err := try(t, "Await(done ctx)", func() (int, error) { return c.Await(doneCtx(newErr("gave up"))) }).returned(t, "Await(done ctx)")
+			if v != 7 || err != nil {
+				t.Errorf("Await(done ctx) = %v, %v; want 7, nil", v, err)
+			}
+		}},
+		{"GetCompleted/not complete", "ErrNotCompleted", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			defer c.Cancel(nil)
+			if _, err := c.GetCompleted(); !errors.Is(err, async.ErrNotCompleted) {
+				t.Errorf("GetCompleted() = %v, want ErrNotCompleted", err)
+			}
+		}},
+
+		// CompletableDeferred.
+		{"NewCompletableDeferred/nil ctx", "an Active root", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			defer c.Cancel(nil)
+			checkState(t, c, core.Active)
+			if p := jobOf(c).Parent(); p != nil {
+				t.Errorf("Parent() = %v, want nil (a root)", p)
+			}
+		}},
+		{"NewCompletableDeferred/cancelled parent", "born Cancelled; Complete returns false; Await returns the cancellation", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			parent.Cancel(nil)
+			c := async.NewCompletableDeferred[int](parent.Context())
+			checkState(t, c, core.Cancelled)
+			if c.Complete(1) {
+				t.Error("Complete = true on a deferred born cancelled, want false")
+			}
+			_, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
+			wantCancellation(t, "Await(ctx)", err, nil)
+		}},
+		{"CompletableDeferred/Complete twice", "true, then false; the first value is kept", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			if !c.Complete(1) {
+				t.Error("first Complete = false, want true")
+			}
+			if c.Complete(2) {
+				t.Error("second Complete = true, want false")
+			}
+			if v, err := c.GetCompleted(); v != 1 || err != nil {
+				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
+			}
+		}},
+		{"CompletableDeferred/Fail twice", "true, then false; the first failure is kept", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			first, second := newErr("first"), newErr("second")
+			if !c.Fail(first) {
+				t.Error("first Fail = false, want true")
+			}
+			if c.Fail(second) {
+				t.Error("second Fail = true, want false")
+			}
+			_, err := c.GetCompleted()
+			wantFailure(t, "GetCompleted()", err, first)
+			if errors.Is(err, second) {
+				t.Errorf("GetCompleted() = %v, want the second failure ignored", err)
+			}
+		}},
+		{"CompletableDeferred/Fail after Complete", "false; the value is kept; the parent is not cancelled", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			defer parent.Cancel(nil)
+			c := async.NewCompletableDeferred[int](parent.Context())
+			c.Complete(1)
+			if c.Fail(newErr("late")) {
+				t.Error("Fail after Complete = true, want false")
+			}
+			if v, err := c.GetCompleted(); v != 1 || err != nil {
+				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
+			}
+			checkState(t, parent, core.Active)
+		}},
+		{"CompletableDeferred/Complete after Fail", "false; Await returns the failure", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			errBoom := newErr("boom")
+			c.Fail(errBoom)
+			if c.Complete(1) {
+				t.Error("Complete after Fail = true, want false")
+			}
+			_, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
+			wantFailure(t, "Await(ctx)", err, errBoom)
+		}},
+		{"CompletableDeferred/Fail(nil)", `panic "async: …"; the deferred is unchanged`, func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			try(t, "Fail(nil)", func() (bool, error) { return c.Fail(nil), nil }).wantPanic(t, "Fail(nil)", "async: ")
+			checkState(t, c, core.Active)
+			if !c.Complete(1) {
+				t.Error("Complete after Fail(nil) = false, want true")
+			}
+		}},
+		{"CompletableDeferred/Fail(cancellation)", "cancels it, without failing the parent", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			defer parent.Cancel(nil)
+			c := async.NewCompletableDeferred[int](parent.Context())
+			cancellation := &core.CancellationError{Message: "no longer needed"}
+			if !c.Fail(cancellation) {
+				t.Error("Fail(cancellation) = false, want true")
+			}
+			checkState(t, c, core.Cancelled)
+			checkState(t, parent, core.Active)
+			_, err := c.GetCompleted()
+			wantCancellation(t, "GetCompleted()", err, nil)
+		}},
+		{"CompletableDeferred/Cancel after Complete", "nothing: the value is kept", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			c.Complete(1)
+			c.Cancel(newErr("late"))
+			checkState(t, c, core.Completed)
+			if v, err := c.GetCompleted(); v != 1 || err != nil {
+				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
+			}
+		}},
+		{"CompletableDeferred/Cancel after Complete, children running", "cancels it: Complete left it Completing, waiting for its children; the value is discarded", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			child := core.NewJob(c.Context())
+			if !c.Complete(1) {
+				t.Error("Complete = false, want true")
+			}
+			checkState(t, c, core.Completing)
+			c.Cancel(nil)
+			checkState(t, child, core.Cancelled)
+			checkState(t, c, core.Cancelled)
+			v, err := c.GetCompleted()
+			wantCancellation(t, "GetCompleted()", err, nil)
+			if v != 0 {
+				t.Errorf("GetCompleted() = %v, want the zero value", v)
+			}
+		}},
+		{"CompletableDeferred/Cancel after Fail", "nothing: the failure stays the cause", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			errBoom := newErr("boom")
+			c.Fail(errBoom)
+			c.Cancel(nil)
+			_, err := c.GetCompleted()
+			wantFailure(t, "GetCompleted()", err, errBoom)
+		}},
+		{"CompletableDeferred/Complete after Cancel", "false; the value is discarded; Await returns the cancellation", func(t *testing.T) {
+			c := async.NewCompletableDeferred[int](nil)
+			cause := newErr("cancelled")
+			c.Cancel(cause)
+			if c.Complete(1) {
+				t.Error("Complete after Cancel = true, want false")
+			}
+			v, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
+			wantCancellation(t, "Await(ctx)", err, cause)
+			if v != 0 {
+				t.Errorf("Await(ctx) = %v, want the zero value", v)
+			}
+		}},
+
+		// AwaitAll, AwaitAny, Race, AwaitResult.
+		{"AwaitAll/nil ctx", "as context.Background(): the values", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
+			got, err := try(t, "AwaitAll(nil, d)", func() ([]int, error) { return async.AwaitAll(nil, d) }).returned(t, "AwaitAll(nil, d)")
+			if !slices.Equal(got, []int{1}) || err != nil {
+				t.Errorf("AwaitAll(nil, d) = %v, %v; want [1], nil", got, err)
+			}
+		}},
+		{"AwaitAll/no deferreds", "an empty slice, at once", func(t *testing.T) {
+			got, err := try(t, "AwaitAll(ctx)", func() ([]int, error) { return async.AwaitAll[int](context.Background()) }).returned(t, "AwaitAll(ctx)")
+			if len(got) != 0 || err != nil {
+				t.Errorf("AwaitAll(ctx) = %v, %v; want [], nil", got, err)
+			}
+		}},
+		{"AwaitAll/nil deferred", `an error "async: AwaitAll: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
+			lazy, ran := lazyDeferred(t, 1)
+			_, err := try(t, "AwaitAll(ctx, lazy, nil)", func() ([]int, error) {
+				return async.AwaitAll(context.Background(), lazy, nil)
+			}).returned(t, "AwaitAll(ctx, lazy, nil)")
+			wantNilDeferredError(t, "AwaitAll", 1, err)
+			checkState(t, lazy, core.New)
+			if ran.Load() {
+				t.Error("the lazy deferred's body ran, want it left alone")
+			}
+		}},
+		{"AwaitAll/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
+				_, err := async.AwaitAll(ctx, self)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
+			}
+			wantCycle(t, "AwaitAll(own ctx, self)", got)
+		}},
+		{"AwaitAll/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
+				_, err := async.AwaitAll(ctx, ancestor)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
+			}
+			wantCycle(t, "AwaitAll(child ctx, parent)", got)
+		}},
+		{"AwaitAll/done ctx", "*core.CancellationError carrying context.Cause(ctx); lazy deferreds not started", func(t *testing.T) {
+			lazy, _ := lazyDeferred(t, 1)
+			cause := newErr("gave up")
+			_, err := try(t, "AwaitAll(done ctx, lazy)", func() ([]int, error) {
+				return async.AwaitAll(doneCtx(cause), lazy)
+			}).returned(t, "AwaitAll(done ctx, lazy)")
+			wantCancellation(t, "AwaitAll(done ctx, lazy)", err, cause)
+			checkState(t, lazy, core.New)
+		}},
+		{"AwaitAll/same deferred twice", "allowed: its value twice", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
+			got, err := try(t, "AwaitAll(ctx, d, d)", func() ([]int, error) {
+				return async.AwaitAll(context.Background(), d, d)
+			}).returned(t, "AwaitAll(ctx, d, d)")
+			if !slices.Equal(got, []int{1, 1}) || err != nil {
+				t.Errorf("AwaitAll(ctx, d, d) = %v, %v; want [1 1], nil", got, err)
+			}
+		}},
+		{"AwaitAny/no deferreds", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
+			for _, ctx := range []context.Context{context.Background(), nil} {
+				_, err := try(t, "AwaitAny(ctx)", func() (int, error) { return async.AwaitAny[int](ctx) }).returned(t, "AwaitAny(ctx)")
+				if !errors.Is(err, async.ErrNothingToAwait) {
+					t.Errorf("AwaitAny(%v) = %v, want ErrNothingToAwait", ctx, err)
+				}
+			}
+		}},
+		{"AwaitAny/nil deferred", `an error "async: AwaitAny: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
+			lazy, ran := lazyDeferred(t, 1)
+			_, err := try(t, "AwaitAny(ctx, nil, lazy)", func() (int, error) {
+				return async.AwaitAny(context.Background(), nil, lazy)
+			}).returned(t, "AwaitAny(ctx, nil, lazy)")
+			wantNilDeferredError(t, "AwaitAny", 0, err)
+			checkState(t, lazy, core.New)
+			if ran.Load() {
+				t.Error("the lazy deferred's body ran, want it left alone")
+			}
+		}},
+		{"AwaitAny/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
+				_, err := async.AwaitAny(ctx, self)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
+			}
+			wantCycle(t, "AwaitAny(own ctx, self)", got)
+		}},
+		{"AwaitAny/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
+				_, err := async.AwaitAny(ctx, ancestor)
+				return err
+			})
+			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			if err != nil {
+				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
+			}
+			wantCycle(t, "AwaitAny(child ctx, parent)", got)
+		}},
+		{"AwaitAny/nil ctx", "as context.Background(): the winner's value", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
+			v, err := try(t, "AwaitAny(nil, d)", func() (int, error) { return async.AwaitAny(nil, d) }).returned(t, "AwaitAny(nil, d)")
+			if v != 1 || err != nil {
+				t.Errorf("AwaitAny(nil, d) = %v, %v; want 1, nil", v, err)
+			}
+		}},
+		{"Race/no bodies", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
+			for _, ctx := range []context.Context{context.Background(), nil} {
+				_, err := try(t, "Race(ctx)", func() (int, error) { return async.Race[int](ctx) }).returned(t, "Race(ctx)")
+				if !errors.Is(err, async.ErrNothingToAwait) {
+					t.Errorf("Race(%v) = %v, want ErrNothingToAwait", ctx, err)
+				}
+			}
+		}},
+		{"Race/nil body", `panic "async: …", before any body starts`, func(t *testing.T) {
+			var ran atomic.Bool
+			body := func(context.Context) (int, error) { ran.Store(true); return 1, nil }
+			try(t, "Race(ctx, body, nil)", func() (int, error) {
+				return async.Race(context.Background(), body, nil)
+			}).wantPanic(t, "Race(ctx, body, nil)", "async: ")
+			if ran.Load() {
+				t.Error("a body ran, want none started")
+			}
+		}},
+		{"Race/nil ctx", "as context.Background(): the winner's value (undocumented)", func(t *testing.T) {
+			v, err := try(t, "Race(nil, body)", func() (int, error) {
+				return async.Race(nil, func(context.Context) (int, error) { return 1, nil })
+			}).returned(t, "Race(nil, body)")
+			if v != 1 || err != nil {
+				t.Errorf("Race(nil, body) = %v, %v; want 1, nil", v, err)
+			}
+		}},
+		{"AwaitResult/nil ctx", "as context.Background(): Ok with the value", func(t *testing.T) {
+			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
+			r, _ := try(t, "AwaitResult(nil, d)", func() (int, error) {
+				return async.AwaitResult(nil, d).Get()
+			}).returned(t, "AwaitResult(nil, d)")
+			if r != 1 {
+				t.Errorf("AwaitResult(nil, d) = %v, want Ok(1)", r)
+			}
+		}},
+
+		// Map, ForEach, MapSeq, ForEachSeq, Limit.
+		{"Map/nil f", `panic "async: …" (Map, ForEach, MapSeq, ForEachSeq)`, func(t *testing.T) {
+			ctx, in, seq := context.Background(), []int{1}, slices.Values([]int{1})
+			calls := map[string]func(){
+				"Map":        func() { _, _ = async.Map[int, int](ctx, in, nil) },
+				"ForEach":    func() { _ = async.ForEach(ctx, in, nil) },
+				"MapSeq":     func() { _, _ = async.MapSeq[int, int](ctx, seq, nil) },
+				"ForEachSeq": func() { _ = async.ForEachSeq(ctx, seq, nil) },
+			}
+			for name, call := range calls {
+				try(t, name, func() (int, error) { call(); return 0, nil }).wantPanic(t, name+" with a nil f", "async: ")
+			}
+		}},
+		{"MapSeq/nil seq", `panic "async: …" (MapSeq, ForEachSeq; undocumented)`, func(t *testing.T) {
+			ctx := context.Background()
+			var seq iter.Seq[int]
+			try(t, "MapSeq", func() ([]int, error) {
+				return async.MapSeq(ctx, seq, double)
+			}).wantPanic(t, "MapSeq with a nil seq", "async: ")
+			try(t, "ForEachSeq", func() (int, error) {
+				return 0, async.ForEachSeq(ctx, seq, func(context.Context, int) error { return nil })
+			}).wantPanic(t, "ForEachSeq with a nil seq", "async: ")
+		}},
+		{"Map/nil slice", "an empty slice, at once; f is never called", func(t *testing.T) {
+			var called atomic.Bool
+			got, err := try(t, "Map(ctx, nil, f)", func() ([]int, error) {
+				return async.Map(context.Background(), nil, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
+			}).returned(t, "Map(ctx, nil, f)")
+			if len(got) != 0 || err != nil || called.Load() {
+				t.Errorf("Map(ctx, nil, f) = %v, %v (f called: %v); want [], nil (f not called)", got, err, called.Load())
+			}
+		}},
+		{"Map/nil ctx", "as context.Background() (undocumented)", func(t *testing.T) {
+			got, err := try(t, "Map(nil, in, f)", func() ([]int, error) { return async.Map(nil, []int{1, 2}, double) }).returned(t, "Map(nil, in, f)")
+			if !slices.Equal(got, []int{2, 4}) || err != nil {
+				t.Errorf("Map(nil, in, f) = %v, %v; want [2 4], nil", got, err)
+			}
+		}},
+		{"Map/done ctx", "*core.CancellationError carrying the cause; f is never called", func(t *testing.T) {
+			var called atomic.Bool
+			cause := newErr("gave up")
+			_, err := try(t, "Map(done ctx, in, f)", func() ([]int, error) {
+				return async.Map(doneCtx(cause), []int{1, 2}, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
+			}).returned(t, "Map(done ctx, in, f)")
+			wantCancellation(t, "Map(done ctx, in, f)", err, cause)
+			if called.Load() {
+				t.Error("f was called, want never")
+			}
+		}},
+		{"Map/f panics", "a *core.PanicError; the process goes on", func(t *testing.T) {
+			_, err := try(t, "Map(ctx, in, f)", func() ([]int, error) {
+				return async.Map(context.Background(), []int{1}, func(context.Context, int) (int, error) { panic("boom") })
+			}).returned(t, "Map(ctx, in, f)")
+			var pe *core.PanicError
+			if !errors.As(err, &pe) || pe.Value != "boom" {
+				t.Errorf("Map(ctx, in, f) = %v, want a *core.PanicError with value boom", err)
+			}
+		}},
+		{"Limit/zero or negative", "no limit: one goroutine per item", func(t *testing.T) {
+			n := runtime.GOMAXPROCS(0) + 2 // more than the default limit
+			in := make([]int, n)
+			for i := range in {
+				in[i] = i
+			}
+			for _, limit := range []int{0, -1} {
+				what := fmt.Sprintf("Map(ctx, %d items, f, Limit(%d))", n, limit)
+				got, err := try(t, what, func() ([]int, error) {
+					return async.Map(context.Background(), in, allAtOnce(t, n), async.Limit(limit))
+				}).returned(t, what)
+				if !slices.Equal(got, in) || err != nil {
+					t.Errorf("%s = %v, %v; want %v, nil", what, got, err, in)
+				}
+				what = fmt.Sprintf("MapSeq(ctx, %d items, f, Limit(%d))", n, limit)
+				got, err = try(t, what, func() ([]int, error) {
+					return async.MapSeq(context.Background(), slices.Values(in), allAtOnce(t, n), async.Limit(limit))
+				}).returned(t, what)
+				if !slices.Equal(got, in) || err != nil {
+					t.Errorf("%s = %v, %v; want %v, nil", what, got, err, in)
+				}
+			}
+		}},
+		{"Limit/nil MapOption", "ignored (undocumented)", func(t *testing.T) {
+			got, err := try(t, "Map(ctx, in, f, nil)", func() ([]int, error) {
+				return async.Map(context.Background(), []int{1, 2}, double, nil, async.Limit(1), nil)
+			}).returned(t, "Map(ctx, in, f, nil)")
+			if !slices.Equal(got, []int{2, 4}) || err != nil {
+				t.Errorf("Map(ctx, in, f, nil) = %v, %v; want [2 4], nil", got, err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("documented result: %s", tc.want)
+				}
+			})
+			tc.run(t)
+		})
+	}
+}
+
+// TestMisuse_NilDeferredSentinel: the nil-deferred errors of AwaitAll,
+// AwaitAny and AwaitResult wrap ErrNilDeferred, so callers need not parse
+// the message.
+func TestMisuse_NilDeferredSentinel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if _, err := async.AwaitAll[int](ctx, nil); !errors.Is(err, async.ErrNilDeferred) {
+		t.Errorf("AwaitAll(nil deferred) = %v, want an error wrapping ErrNilDeferred", err)
+	}
+	if _, err := async.AwaitAny[int](ctx, nil); !errors.Is(err, async.ErrNilDeferred) {
+		t.Errorf("AwaitAny(nil deferred) = %v, want an error wrapping ErrNilDeferred", err)
+	}
+	r := async.AwaitResult[int](ctx, nil)
+	if !r.IsError() || !errors.Is(r.Error(), async.ErrNilDeferred) {
+		t.Errorf("AwaitResult(nil) = %v, want an Err wrapping ErrNilDeferred", r)
+	}
+}
