@@ -6,6 +6,8 @@
 #   make demo    the guided tour of package core (examples/tour)
 #   make bench   cross-library benchmarks (bench/ is its own module)
 #   make cover   coverage profile in coverage.out, with a per-function summary
+#   make stress  core's stress suite at full size, a process per scenario
+#   make fuzz    explore core's FuzzModel for FUZZTIME (60s)
 #   make lint    the static part of `make test` only
 
 # Fail a recipe on the first failing command, on unset variables and inside
@@ -32,7 +34,7 @@ RACE_ENV := CGO_ENABLED=1
 
 COVERPROFILE := coverage.out
 
-.PHONY: all test lint fmt-check vet staticcheck test-race demo bench cover clean
+.PHONY: all test lint fmt-check vet staticcheck test-race demo bench cover stress fuzz clean
 
 all: test
 
@@ -77,6 +79,22 @@ bench:
 cover:
 	$(GO) test -count=1 -covermode=atomic -coverpkg=./... -coverprofile=$(COVERPROFILE) ./...
 	$(GO) tool cover -func=$(COVERPROFILE)
+
+## stress: core's stress suite at full size (JOBTREE_STRESS=1): each scenario
+## of core/stress_test.go's stressScenarios in a process of its own, with its
+## rounds, seeds, time and peak memory. Without the race detector: a million
+## live goroutines under -race would take tens of gigabytes (make test runs
+## the short pass of the same tests under -race).
+stress:
+	@echo '>> JOBTREE_STRESS=1 go test -run ^TestStressSuite$$ ./core/'
+	JOBTREE_STRESS=1 $(GO) test -count=1 -timeout 60m -v -run '^TestStressSuite$$' ./core/
+
+## fuzz: explore core's FuzzModel (random job trees from fuzzer bytes) for
+## FUZZTIME; a failing input is saved in core/testdata/fuzz/FuzzModel/, which
+## make test replays. Interesting inputs are minimised for at most 200 runs.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzModel$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./core/
 
 clean:
 	rm -f $(COVERPROFILE)

@@ -20,7 +20,8 @@ import "errors"
 // Fail alone takes a hold around the two steps (failStep): it may lose to
 // a concurrent Complete while j stays open to a later Cancel, and must not
 // leave its cause behind as a root. docs/design.md explains why the other
-// callers need no hold.
+// callers need no hold on j. A failure that climbs is different: it holds
+// the parent while it climbs (offer).
 //
 // Descendants are cancelled from a work list rather than by recursion, so a
 // chain of any depth cancels in constant stack; failures climb to the
@@ -50,15 +51,64 @@ func (j *job) cancel(cause error, mode uint8) bool {
 	// through.)
 	ok, rooted, last, work := j.cancelStep(&finishing{root: cause, failure: mode&cmFailure != 0}, mode, nil)
 	drain(work)
-	if rooted && mode&cmFailure != 0 && j.fin.Load().offered.CompareAndSwap(false, true) {
-		// j may have finalized already (its children, cancelled above,
-		// can finish it); then its finalizer offered the failure.
-		j.offerUp(cause)
+	if rooted && mode&cmFailure != 0 {
+		j.offer(cause, last)
 	}
 	if last {
 		j.finalize()
 	}
 	return ok
+}
+
+// offer hands the failure err, which this call made j's root cause, to the
+// ancestors, unless j's finalizer does it (whichever claims the record's
+// offered flag first). last tells that the caller is j's finalizer.
+//
+// Otherwise j may be finalizing on another goroutine right now (a child
+// cancelled by the drain ended it): its finalizer, finding offered claimed,
+// passes nothing up and releases its parent. So the parent is held first:
+// it cannot complete before offerUp has reached it. If it cannot be held
+// (final or finalizing), j is final already, and its finalizer, which
+// found offered unclaimed, passed the failure up.
+func (j *job) offer(err error, last bool) {
+	p := j.failureParent()
+	if p == nil {
+		return
+	}
+	if !last && !p.tryHold() {
+		return
+	}
+	if j.fin.Load().offered.CompareAndSwap(false, true) {
+		j.offerUp(err)
+	}
+	if !last && finalizing(p.state.Add(releaseHold)) {
+		p.finalize()
+	}
+}
+
+// failureParent returns the parent to which j's failures go, nil when
+// there is none: j is a root or a scope, or its parent is a supervisor.
+func (j *job) failureParent() *job {
+	p := j.parent
+	if p == nil || j.asChild.flags&fScoped != 0 || p.asChild.flags&fSupervisor != 0 {
+		return nil
+	}
+	return p
+}
+
+// tryHold takes a hold on j, which keeps it from finalizing, unless j is
+// final or finalizing already. It reports whether it took one.
+func (j *job) tryHold() bool {
+	for {
+		s := j.state.Load()
+		if closed(s) {
+			return false
+		}
+		// CAS: add the hold; retry if the word changed.
+		if j.state.CompareAndSwap(s, s+oneHold) {
+			return true
+		}
+	}
 }
 
 // drain cancels the items of a work list, and the children they queue.
@@ -79,8 +129,8 @@ func drain(work []cancelItem) {
 // had a root cause (it passes its failures up itself when it finalizes).
 func (j *job) offerUp(err error) {
 	for x, rooted := j, true; rooted; {
-		p := x.parent
-		if p == nil || x.asChild.flags&fScoped != 0 || p.asChild.flags&fSupervisor != 0 {
+		p := x.failureParent()
+		if p == nil {
 			return
 		}
 		var work []cancelItem

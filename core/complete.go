@@ -101,7 +101,7 @@ func isHandler(n *node) bool { return n.kind != nodeChild }
 // to the exception handler when no parent handles it (rule 9).
 func (j *job) passFailure(final error) {
 	handled := false
-	if p := j.parent; p != nil && j.asChild.flags&fScoped == 0 && p.asChild.flags&fSupervisor == 0 {
+	if p := j.failureParent(); p != nil {
 		// A failure that is j's root cause usually reached the parent
 		// when j started cancelling (offerUp); pass on the others, one
 		// by one, so that the parent never holds the same error twice

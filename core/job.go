@@ -108,7 +108,8 @@ type DisposableHandle interface{ Dispose() }
 //	                        Done is (being) closed, Join returns
 //	bits 5..33  holds       attached children not yet final, plus short
 //	                        holds taken by cancellation while it publishes
-//	                        its cause
+//	                        its cause (Fail) or a child's failure climbs
+//	                        through it (offer)
 //	bits 34..63 dead        disposed nodes still linked in the handler
 //	                        list (see list.go); kept in this word so that a
 //	                        finishing child touches its parent with a

@@ -1,0 +1,664 @@
+package core_test
+
+// The misuse catalogue of package core (issue 6, item 4; docs/reliability.md):
+// every bad input the API can get, and its documented result. The other
+// packages keep their rows in their own misuse_test.go.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// misuseOutcome is what a call under test did: it returned err, or it
+// panicked with p.
+type misuseOutcome struct {
+	err      error
+	panicked bool
+	p        any
+}
+
+// misuseTry calls f on a new goroutine and returns what it did, a panic
+// included; if f does not return in time the test fails with a goroutine
+// dump. Every call of the catalogue goes through it: a bad input must never
+// hang, and a panic is caught and checked, never a crash.
+func misuseTry(t *testing.T, what string, f func() error) misuseOutcome {
+	t.Helper()
+	res := make(chan misuseOutcome, 1)
+	go func() { // ends when f returns or panics
+		o := misuseOutcome{panicked: true}
+		defer func() {
+			if o.panicked {
+				o.p = recover()
+			}
+			res <- o
+		}()
+		o.err = f()
+		o.panicked = false
+	}()
+	timer := time.NewTimer(waitTimeout(t))
+	defer timer.Stop()
+	select {
+	case o := <-res:
+		return o
+	case <-timer.C:
+		t.Fatalf("%s did not return in time\n%s", what, goroutineDump())
+		panic("unreachable")
+	}
+}
+
+// returned returns the call's error, failing the test if it panicked.
+func (o misuseOutcome) returned(t *testing.T, what string) error {
+	t.Helper()
+	if o.panicked {
+		t.Fatalf("%s panicked with %v, want it to return", what, o.p)
+	}
+	return o.err
+}
+
+// wantPanic checks that the call panicked with exactly the string msg.
+func (o misuseOutcome) wantPanic(t *testing.T, what, msg string) {
+	t.Helper()
+	if !o.panicked {
+		t.Errorf("%s returned %v, want a panic %q", what, o.err, msg)
+		return
+	}
+	if got, ok := o.p.(string); !ok || got != msg {
+		t.Errorf("%s panicked with %#v, want %q", what, o.p, msg)
+	}
+}
+
+// misuseBool runs f (through misuseTry) and returns its result.
+func misuseBool(t *testing.T, what string, f func() bool) bool {
+	t.Helper()
+	var got bool
+	misuseTry(t, what, func() error { got = f(); return nil }).returned(t, what)
+	return got
+}
+
+// misuseDoneCtx returns a context that is done, with cause as its cause.
+func misuseDoneCtx(cause error) context.Context {
+	ctx, stop := context.WithCancelCause(context.Background())
+	stop(cause)
+	return ctx
+}
+
+// misuseWantCause checks that err is a *core.CancellationError whose Cause
+// is cause (rule 11's form of a done ctx).
+func misuseWantCause(t *testing.T, what string, err, cause error) {
+	t.Helper()
+	var ce *core.CancellationError
+	if !errors.As(err, &ce) || !errors.Is(ce.Cause, cause) {
+		t.Errorf("%s = %v, want a *core.CancellationError caused by %v", what, err, cause)
+	}
+}
+
+// selfJoin returns a job whose body calls wait with the job itself (or,
+// with child, a child's body calls it with the outer job) and its own
+// context, and the error wait returned, once the body is done.
+func selfJoin(t *testing.T, child bool, wait func(ctx context.Context, j core.Job) error) (core.Job, <-chan error) {
+	ready := make(chan struct{})
+	res := make(chan error, 1)
+	var outer core.Job
+	outer = core.Launch(nil, func(ctx context.Context) error {
+		<-ready // outer is set
+		if !child {
+			res <- wait(ctx, outer)
+			return nil
+		}
+		inner := core.Launch(ctx, func(ctx context.Context) error {
+			res <- wait(ctx, outer)
+			return nil
+		})
+		return inner.Join(ctx)
+	})
+	close(ready)
+	cleanupJob(t, outer)
+	return outer, res
+}
+
+// TestMisuse is core's part of the misuse catalogue (docs/reliability.md):
+// every bad input the API can get, with its documented result — a result
+// that says what happened, an error that errors.Is or errors.As
+// recognises, or a panic whose message starts with "core: ", at the call
+// that got the bad input. No row may hang (every call is bounded, and
+// fails the test with a goroutine dump), crash inside the library (a panic
+// is caught and checked) or lose anything (a cause, a handler call, a
+// report).
+func TestMisuse(t *testing.T) {
+	t.Parallel()
+	noop := func(context.Context) error { return nil }
+	tests := []struct {
+		name string // the bad input
+		want string // the documented result
+		run  func(t *testing.T)
+	}{
+		// Nil contexts: documented as context.Background().
+		{"Launch/nil ctx", "a root job, as with context.Background()", func(t *testing.T) {
+			j := core.Launch(nil, noop)
+			mustJoin(t, j)
+			checkState(t, j, core.Completed)
+		}},
+		{"NewJob/nil ctx", "an Active root job", func(t *testing.T) {
+			for _, j := range []core.CompletableJob{core.NewJob(nil), core.NewSupervisorJob(nil)} {
+				checkState(t, j, core.Active)
+				if p := j.Parent(); p != nil {
+					t.Errorf("Parent() = %v, want nil", p)
+				}
+				j.Complete()
+				checkState(t, j, core.Completed)
+			}
+		}},
+		{"Scope/nil ctx", "runs the body as a root scope", func(t *testing.T) {
+			ran := false
+			err := misuseTry(t, "Scope(nil, body)", func() error {
+				return core.Scope(nil, func(context.Context) error { ran = true; return nil })
+			}).returned(t, "Scope(nil, body)")
+			if err != nil || !ran {
+				t.Errorf("Scope(nil, body) = %v (body ran %v), want nil and the body run", err, ran)
+			}
+		}},
+		{"WithExceptionHandler/nil ctx", "a context.Background() carrying the handler", func(t *testing.T) {
+			rec := newRecorder()
+			ctx := core.WithExceptionHandler(nil, rec.handle)
+			failure := newErr("reported")
+			j := core.Launch(ctx, func(context.Context) error { return failure })
+			mustJoin(t, j)
+			rec.expectOne(t, failure)
+		}},
+		{"Join/nil ctx", "as context.Background(): waits, then nil", func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Complete()
+			if err := misuseTry(t, "Join(nil)", func() error { return j.Join(nil) }).returned(t, "Join(nil)"); err != nil {
+				t.Errorf("Join(nil) = %v, want nil", err)
+			}
+		}},
+		{"JoinAll/nil ctx", "as context.Background()", func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Complete()
+			if err := misuseTry(t, "JoinAll(nil, j)", func() error { return core.JoinAll(nil, j) }).returned(t, "JoinAll(nil, j)"); err != nil {
+				t.Errorf("JoinAll(nil, j) = %v, want nil", err)
+			}
+		}},
+		{"JobOf/nil ctx", "nil", func(t *testing.T) {
+			if j := core.JobOf(nil); j != nil {
+				t.Errorf("JobOf(nil) = %v, want nil", j)
+			}
+		}},
+		{"JobOf/WithoutCancel", "nil: the job is hidden, jobs made from it are roots", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			defer parent.Cancel(nil)
+			ctx := context.WithoutCancel(parent.Context())
+			if j := core.JobOf(ctx); j != nil {
+				t.Errorf("JobOf(WithoutCancel(job ctx)) = %v, want nil", j)
+			}
+			child := core.NewJob(ctx)
+			defer child.Cancel(nil)
+			if p := child.Parent(); p != nil {
+				t.Errorf("a job made from WithoutCancel(job ctx) has Parent() = %v, want nil", p)
+			}
+		}},
+
+		// Nil functions: programmer errors, panics with "core: ".
+		{"Launch/nil body", `panic "core: Launch called with a nil body"; no job is made`, func(t *testing.T) {
+			parent := core.NewJob(nil)
+			misuseTry(t, "Launch(ctx, nil)", func() error { core.Launch(parent.Context(), nil); return nil }).
+				wantPanic(t, "Launch(ctx, nil)", "core: Launch called with a nil body")
+			if kids := children(parent); len(kids) != 0 {
+				t.Errorf("the parent has children %v after Launch(ctx, nil), want none", kids)
+			}
+			parent.Complete()
+			checkState(t, parent, core.Completed)
+		}},
+		{"Scope/nil body", `panic "core: Scope called with a nil body"`, func(t *testing.T) {
+			misuseTry(t, "Scope(ctx, nil)", func() error { return core.Scope(context.Background(), nil) }).
+				wantPanic(t, "Scope(ctx, nil)", "core: Scope called with a nil body")
+			misuseTry(t, "SupervisorScope(ctx, nil)", func() error { return core.SupervisorScope(context.Background(), nil) }).
+				wantPanic(t, "SupervisorScope(ctx, nil)", "core: SupervisorScope called with a nil body")
+		}},
+		{"InvokeOnCompletion/nil handler", `panic "core: InvokeOnCompletion called with a nil handler", on a live or a complete job`, func(t *testing.T) {
+			live, done := core.NewJob(nil), core.NewJob(nil)
+			done.Complete()
+			for _, j := range []core.Job{live, done} {
+				misuseTry(t, "InvokeOnCompletion(nil)", func() error { j.InvokeOnCompletion(nil); return nil }).
+					wantPanic(t, "InvokeOnCompletion(nil)", "core: InvokeOnCompletion called with a nil handler")
+			}
+			live.Complete()
+			checkState(t, live, core.Completed)
+		}},
+		{"InvokeOnCancelling/nil handler", `panic "core: InvokeOnCancelling called with a nil handler", on a live or a cancelled job`, func(t *testing.T) {
+			live, done := core.NewJob(nil), core.NewJob(nil)
+			done.Cancel(nil)
+			for _, j := range []core.Job{live, done} {
+				misuseTry(t, "InvokeOnCancelling(nil)", func() error { j.InvokeOnCancelling(nil); return nil }).
+					wantPanic(t, "InvokeOnCancelling(nil)", "core: InvokeOnCancelling called with a nil handler")
+			}
+			live.Complete()
+			checkState(t, live, core.Completed)
+		}},
+		{"WithExceptionHandler/nil handler", `panic "core: WithExceptionHandler called with a nil handler"`, func(t *testing.T) {
+			misuseTry(t, "WithExceptionHandler(ctx, nil)", func() error { core.WithExceptionHandler(context.Background(), nil); return nil }).
+				wantPanic(t, "WithExceptionHandler(ctx, nil)", "core: WithExceptionHandler called with a nil handler")
+		}},
+		{"Launch/nil option", "ignored: the other options apply", func(t *testing.T) {
+			j := core.Launch(nil, noop, nil, core.Lazy(), nil, core.Named("kept"))
+			checkState(t, j, core.New)
+			if s := j.String(); !strings.Contains(s, "(kept)") {
+				t.Errorf("String() = %q, want the name kept", s)
+			}
+			if err := misuseTry(t, "Join(ctx)", func() error { return j.Join(context.Background()) }).returned(t, "Join(ctx)"); err != nil {
+				t.Errorf("Join(ctx) = %v, want nil", err)
+			}
+			checkState(t, j, core.Completed)
+		}},
+		{"Named/empty", "no name: String says Job#N", func(t *testing.T) {
+			j := core.Launch(nil, noop, core.Named("x"), core.Named(""))
+			mustJoin(t, j)
+			if s := j.String(); strings.Contains(s, "(") {
+				t.Errorf("String() = %q, want no name (the later Named(\"\") wins)", s)
+			}
+		}},
+
+		// Completable jobs used twice, or wrongly.
+		{"Fail/nil error", `panic "core: Fail called with a nil error"; the job is left alone`, func(t *testing.T) {
+			j := core.NewJob(nil)
+			misuseTry(t, "Fail(nil)", func() error { j.Fail(nil); return nil }).
+				wantPanic(t, "Fail(nil)", "core: Fail called with a nil error")
+			checkState(t, j, core.Active)
+			j.Complete()
+			checkState(t, j, core.Completed)
+		}},
+		{"Complete/twice", "the second returns false; Completed, handlers ran once", func(t *testing.T) {
+			j := core.NewJob(nil)
+			var runs counter
+			j.InvokeOnCompletion(func(error) { runs.inc() })
+			first := misuseBool(t, "Complete()", j.Complete)
+			second := misuseBool(t, "Complete() again", j.Complete)
+			if !first || second {
+				t.Errorf("Complete() twice = %v, %v; want true, false", first, second)
+			}
+			checkState(t, j, core.Completed)
+			if n := runs.get(); n != 1 {
+				t.Errorf("completion handler ran %d times, want 1", n)
+			}
+		}},
+		{"Fail/twice", "the second returns false and is recorded nowhere", func(t *testing.T) {
+			j := core.NewJob(nil)
+			first, second := newErr("first"), newErr("second")
+			if !misuseBool(t, "Fail(first)", func() bool { return j.Fail(first) }) {
+				t.Errorf("Fail(first) = false, want true")
+			}
+			if misuseBool(t, "Fail(second)", func() bool { return j.Fail(second) }) {
+				t.Errorf("Fail(second) = true, want false")
+			}
+			checkState(t, j, core.Cancelled)
+			if c := j.Cause(); c != error(first) {
+				t.Errorf("Cause() = %v, want exactly the first failure %v (the second is not attached)", c, first)
+			}
+		}},
+		{"Complete after Fail", "false; the failure stays", func(t *testing.T) {
+			j := core.NewJob(nil)
+			failure := newErr("failed")
+			j.Fail(failure)
+			if misuseBool(t, "Complete()", j.Complete) {
+				t.Errorf("Complete() after Fail = true, want false")
+			}
+			checkState(t, j, core.Cancelled)
+			if !errors.Is(j.Cause(), failure) {
+				t.Errorf("Cause() = %v, want %v", j.Cause(), failure)
+			}
+		}},
+		{"Fail after Complete", "false; the job completes normally", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			child := core.NewJob(parent.Context()) // keeps parent Completing
+			parent.Complete()
+			if misuseBool(t, "Fail(err)", func() bool { return parent.Fail(newErr("late")) }) {
+				t.Errorf("Fail after Complete = true, want false")
+			}
+			checkState(t, parent, core.Completing)
+			child.Complete()
+			checkState(t, parent, core.Completed)
+		}},
+		{"Complete after Cancel", "false: cancelling a body-less job is its completion", func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Cancel(nil)
+			if misuseBool(t, "Complete()", j.Complete) {
+				t.Errorf("Complete() after Cancel = true, want false")
+			}
+			checkState(t, j, core.Cancelled)
+		}},
+		{"Fail/with a cancellation", "a normal cancellation: the parent is not cancelled", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			j := core.NewJob(parent.Context())
+			if !misuseBool(t, "Fail(context.Canceled)", func() bool { return j.Fail(context.Canceled) }) {
+				t.Errorf("Fail(context.Canceled) = false, want true")
+			}
+			checkState(t, j, core.Cancelled)
+			if !core.IsCancellation(j.Cause()) {
+				t.Errorf("Cause() = %v, want a cancellation", j.Cause())
+			}
+			checkState(t, parent, core.Active)
+			parent.Complete()
+		}},
+
+		// Cancellation of what cannot be cancelled.
+		{"Cancel/after completion", "does nothing: state, cause and handlers unchanged", func(t *testing.T) {
+			for _, failed := range []bool{false, true} {
+				j := core.NewJob(nil)
+				var runs counter
+				j.InvokeOnCompletion(func(error) { runs.inc() })
+				j.InvokeOnCancelling(func(error) { runs.inc() })
+				failure := newErr("failed")
+				want := core.Completed
+				if failed {
+					j.Fail(failure)
+					want = core.Cancelled
+				} else {
+					j.Complete()
+				}
+				before := j.Cause()
+				misuseTry(t, "Cancel(cause)", func() error { j.Cancel(newErr("late")); return nil }).returned(t, "Cancel(cause)")
+				misuseTry(t, "Cancel(nil)", func() error { j.Cancel(nil); return nil }).returned(t, "Cancel(nil)")
+				checkState(t, j, want)
+				if c := j.Cause(); c != before {
+					t.Errorf("Cause() = %v after a late Cancel, want %v unchanged", c, before)
+				}
+				if n := runs.get(); n != 2 {
+					t.Errorf("handlers ran %d times in all, want 2 (once each)", n)
+				}
+			}
+		}},
+		{"Cancel/twice", "the second does nothing: the root cause stays", func(t *testing.T) {
+			j, release := launchHeld(t, context.Background())
+			first, second := newErr("first"), newErr("second")
+			j.Cancel(first)
+			j.Cancel(second)
+			close(release)
+			mustJoin(t, j)
+			if ce := cancellationOf(t, "Cause()", j.Cause()); ce.Cause != error(first) {
+				t.Errorf("Cause() = %v, want the first cancellation's, caused by %v", j.Cause(), first)
+			}
+			if errors.Is(j.Cause(), second) {
+				t.Errorf("Cause() = %v holds the second cancellation's cause, want it dropped", j.Cause())
+			}
+		}},
+		{"CancelChildren/no children or complete", "does nothing", func(t *testing.T) {
+			j := core.NewJob(nil)
+			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
+			checkState(t, j, core.Active)
+			j.Complete()
+			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
+			checkState(t, j, core.Completed)
+		}},
+		{"Start/not lazy, twice, or cancelled", "false", func(t *testing.T) {
+			j, release := launchHeld(t, context.Background())
+			if misuseBool(t, "Start()", j.Start) {
+				t.Errorf("Start() on a running job = true, want false")
+			}
+			close(release)
+			lazy := core.Launch(nil, noop, core.Lazy())
+			if !misuseBool(t, "Start()", lazy.Start) || misuseBool(t, "Start() again", lazy.Start) {
+				t.Errorf("Start() twice on a lazy job: want true, then false")
+			}
+			cancelled := core.Launch(nil, noop, core.Lazy())
+			cancelled.Cancel(nil)
+			if misuseBool(t, "Start()", cancelled.Start) {
+				t.Errorf("Start() on a cancelled lazy job = true, want false")
+			}
+			checkState(t, cancelled, core.Cancelled)
+			mustJoin(t, j)
+			mustJoin(t, lazy)
+			bodyless := core.NewJob(nil)
+			if misuseBool(t, "Start()", bodyless.Start) {
+				t.Errorf("Start() on a NewJob = true, want false")
+			}
+			bodyless.Complete()
+		}},
+		{"Launch/under a complete parent", "born Cancelled, not attached; the body never runs", func(t *testing.T) {
+			parent := core.NewJob(nil)
+			parent.Complete()
+			var ran atomic.Bool
+			j := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return nil })
+			checkState(t, j, core.Cancelled)
+			if ce := cancellationOf(t, "Cause()", j.Cause()); ce.Message != "parent job is completed" {
+				t.Errorf("Cause() = %v, want %q", ce, "parent job is completed")
+			}
+			mustJoin(t, j)
+			if ran.Load() {
+				t.Error("the body ran under a complete parent")
+			}
+		}},
+
+		// Waiting wrongly.
+		{"Join/on self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
+			if err := recvErr(t, res, "Join on itself"); !errors.Is(err, core.ErrJoinCycle) {
+				t.Errorf("Join(own ctx) = %v, want an error wrapping core.ErrJoinCycle", err)
+			}
+			mustJoin(t, j)
+		}},
+		{"Join/on an ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			j, res := selfJoin(t, true, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
+			if err := recvErr(t, res, "Join on the parent"); !errors.Is(err, core.ErrJoinCycle) {
+				t.Errorf("Join(child ctx) on the parent = %v, want an error wrapping core.ErrJoinCycle", err)
+			}
+			mustJoin(t, j)
+		}},
+		{"JoinAll/self among others", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+			other := core.NewJob(nil)
+			other.Complete()
+			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return core.JoinAll(ctx, other, j) })
+			if err := recvErr(t, res, "JoinAll with itself"); !errors.Is(err, core.ErrJoinCycle) {
+				t.Errorf("JoinAll(own ctx, other, self) = %v, want an error wrapping core.ErrJoinCycle", err)
+			}
+			mustJoin(t, j)
+		}},
+		{"Join/done ctx", "*core.CancellationError carrying context.Cause(ctx), even if the job is complete; the job is left alone", func(t *testing.T) {
+			cause := newErr("gave up")
+			live := core.NewJob(nil)
+			done := core.NewJob(nil)
+			done.Complete()
+			for _, j := range []core.Job{live, done} {
+				err := misuseTry(t, "Join(done ctx)", func() error { return j.Join(misuseDoneCtx(cause)) }).returned(t, "Join(done ctx)")
+				misuseWantCause(t, "Join(done ctx)", err, cause)
+			}
+			checkState(t, live, core.Active)
+			live.Complete()
+		}},
+		{"Join/done ctx on a lazy job", "the error, and the job is not started", func(t *testing.T) {
+			lazy := core.Launch(nil, noop, core.Lazy())
+			cause := newErr("gave up")
+			err := misuseTry(t, "Join(done ctx)", func() error { return lazy.Join(misuseDoneCtx(cause)) }).returned(t, "Join(done ctx)")
+			misuseWantCause(t, "Join(done ctx)", err, cause)
+			checkState(t, lazy, core.New)
+			lazy.Cancel(nil)
+		}},
+		{"JoinAll/nil job", `an error "core: JoinAll: job 1 is nil", at once; the jobs before it are joined`, func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Complete()
+			err := misuseTry(t, "JoinAll(ctx, j, nil)", func() error { return core.JoinAll(context.Background(), j, nil) }).returned(t, "JoinAll(ctx, j, nil)")
+			if err == nil || err.Error() != "core: JoinAll: job 1 is nil" {
+				t.Errorf("JoinAll(ctx, j, nil) = %v, want %q", err, "core: JoinAll: job 1 is nil")
+			}
+		}},
+		{"JoinAll/no jobs or duplicates", "nil", func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Complete()
+			for _, jobs := range [][]core.Job{nil, {j, j, j}} {
+				if err := misuseTry(t, "JoinAll", func() error { return core.JoinAll(context.Background(), jobs...) }).returned(t, "JoinAll"); err != nil {
+					t.Errorf("JoinAll(ctx, %d jobs) = %v, want nil", len(jobs), err)
+				}
+			}
+		}},
+
+		// Handlers used wrongly.
+		{"Dispose/twice, from two goroutines, after the run", "idempotent: the handler never runs, or ran once", func(t *testing.T) {
+			j := core.NewJob(nil)
+			var runs counter
+			h := j.InvokeOnCompletion(func(error) { runs.inc() })
+			var wg sync.WaitGroup
+			for range 2 {
+				goWG(&wg, func() { h.Dispose(); h.Dispose() })
+			}
+			wg.Wait()
+			kept := j.InvokeOnCompletion(func(error) { runs.inc() })
+			j.Complete()
+			kept.Dispose()
+			kept.Dispose()
+			if n := runs.get(); n != 1 {
+				t.Errorf("handlers ran %d times, want 1 (the kept one only)", n)
+			}
+		}},
+		{"Dispose/of a handler registered on a complete job", "does nothing: it ran at once", func(t *testing.T) {
+			j := core.NewJob(nil)
+			j.Complete()
+			var runs counter
+			h := j.InvokeOnCompletion(func(error) { runs.inc() })
+			h.Dispose()
+			h.Dispose()
+			if n := runs.get(); n != 1 {
+				t.Errorf("handler ran %d times, want 1", n)
+			}
+		}},
+		{"Dispose/from inside the handler", "allowed: the handler ran once", func(t *testing.T) {
+			j := core.NewJob(nil)
+			var runs counter
+			var h core.DisposableHandle
+			h = j.InvokeOnCompletion(func(error) {
+				runs.inc()
+				h.Dispose() // set: the handler runs on Complete, below
+				h.Dispose()
+			})
+			j.Complete()
+			if n := runs.get(); n != 1 {
+				t.Errorf("handler ran %d times, want 1", n)
+			}
+		}},
+		{"handler/panics", "recovered: the other handlers run; each panic goes to the exception handler as a *core.PanicError", func(t *testing.T) {
+			rec := newRecorder()
+			parent := core.NewJob(rec.ctx())
+			j := core.NewJob(parent.Context())
+			var runs counter
+			j.InvokeOnCompletion(func(error) { panic("first") })
+			j.InvokeOnCompletion(func(error) { runs.inc() })
+			j.InvokeOnCancelling(func(error) { panic("second") })
+			misuseTry(t, "Complete()", func() error { j.Complete(); return nil }).returned(t, "Complete()")
+			checkState(t, j, core.Completed)
+			if n := runs.get(); n != 1 {
+				t.Errorf("the handler after the panicking one ran %d times, want 1", n)
+			}
+			var values []any
+			for _, err := range rec.get() {
+				var pe *core.PanicError
+				if !errors.As(err, &pe) {
+					t.Errorf("exception handler got %v, want *core.PanicError", err)
+					continue
+				}
+				values = append(values, pe.Value)
+			}
+			if fmt.Sprint(values) != "[second first]" {
+				t.Errorf("exception handler got panics %v, want [second first] (cancelling handlers run first)", values)
+			}
+			parent.Complete()
+		}},
+		{"body/panics", "the job fails with a *core.PanicError; the process goes on", func(t *testing.T) {
+			rec := newRecorder()
+			j := core.Launch(rec.ctx(), func(context.Context) error { panic("boom") })
+			mustJoin(t, j)
+			var pe *core.PanicError
+			if err := rec.expectOne(t, j.Cause()); !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
+				t.Errorf("reported %v, want a *core.PanicError of boom with a stack", err)
+			}
+		}},
+		{"body/panics with nil", "a failure: a *core.PanicError of *runtime.PanicNilError", func(t *testing.T) {
+			rec := newRecorder()
+			j := core.Launch(rec.ctx(), func(context.Context) error { panic(nil) })
+			mustJoin(t, j)
+			var pn *runtime.PanicNilError
+			if !errors.As(j.Cause(), &pn) {
+				t.Errorf("Cause() = %v, want a *core.PanicError of a *runtime.PanicNilError", j.Cause())
+			}
+			rec.expectOne(t, j.Cause())
+		}},
+		{"body/runtime.Goexit", "a failure, not a hang", func(t *testing.T) {
+			rec := newRecorder()
+			j := core.Launch(rec.ctx(), func(context.Context) error { runtime.Goexit(); return nil })
+			mustJoin(t, j)
+			checkState(t, j, core.Cancelled)
+			if core.IsCancellation(j.Cause()) {
+				t.Errorf("Cause() = %v, want a failure", j.Cause())
+			}
+			rec.expectOne(t, j.Cause())
+		}},
+		{"State/out of range", `String says "State(N)"`, func(t *testing.T) {
+			if s := core.State(42).String(); s != "State(42)" {
+				t.Errorf("State(42).String() = %q, want %q", s, "State(42)")
+			}
+			if s := core.State(-1).String(); s != "State(-1)" {
+				t.Errorf("State(-1).String() = %q, want %q", s, "State(-1)")
+			}
+		}},
+		{"IsCancellation/nil", "false", func(t *testing.T) {
+			if core.IsCancellation(nil) {
+				t.Error("IsCancellation(nil) = true, want false")
+			}
+		}},
+		{"PanicError/value not an error", "Unwrap returns nil", func(t *testing.T) {
+			if err := (&core.PanicError{Value: 42}).Unwrap(); err != nil {
+				t.Errorf("Unwrap() = %v, want nil", err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			t.Logf("documented result: %s", tc.want)
+			tc.run(t)
+		})
+	}
+}
+
+// TestMisuse_PanickingExceptionHandlerIsLogged is the catalogue's row for
+// a panicking exception handler: it is recovered and logged with log/slog
+// (level Error), with the failure it was given; the job completes as
+// usual. It replaces slog's default logger, which is global: not parallel.
+func TestMisuse_PanickingExceptionHandlerIsLogged(t *testing.T) {
+	var mu sync.Mutex
+	var buf strings.Builder
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil)))
+	defer slog.SetDefault(old)
+	failure := newErr("unhandled")
+	ctx := core.WithExceptionHandler(context.Background(), func(error) { panic("handler broke") })
+	j := core.Launch(ctx, func(context.Context) error { return failure })
+	mustJoin(t, j)
+	mu.Lock()
+	logged := buf.String()
+	mu.Unlock()
+	for _, want := range []string{"handler broke", failure.Error(), "level=ERROR"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("log = %q, want it to mention %q", logged, want)
+		}
+	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
