@@ -12,6 +12,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file ports kotlinx's AsyncTest (common/test/AsyncTest.kt), and holds
@@ -32,10 +33,10 @@ func TestAsync_Simple(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	d := async.Async(context.Background(), func(context.Context) (*bad, error) {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return want, nil
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	checkState(t, d, core.Active)
 	close(release)
 	for i := range 2 {
@@ -62,7 +63,7 @@ func TestAsync_IsAJob(t *testing.T) {
 	release := make(chan struct{})
 	d := async.Async(parent.Context(), func(ctx context.Context) (int, error) {
 		bodyJob <- core.JobOf(ctx)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 1, nil
 	}, core.Named("fetch"))
 	self := <-bodyJob
@@ -93,14 +94,14 @@ func TestAsync_IsAJob(t *testing.T) {
 // the siblings) like any child's.
 func TestAsync_Failure(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	parent := core.NewJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	parent := core.NewJob(rec.Ctx())
 	defer parent.Cancel(nil)
 	sibling := async.Async(parent.Context(), func(ctx context.Context) (int, error) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	})
-	failure := newErr("async")
+	failure := testkit.NewErr("async")
 	d := async.Async(parent.Context(), func(context.Context) (int, error) { return 7, failure })
 	for i := range 2 {
 		v, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
@@ -113,9 +114,9 @@ func TestAsync_Failure(t *testing.T) {
 		t.Errorf("parent: IsActive() = %v, Cause() = %v; want cancelled by %v", parent.IsActive(), parent.Cause(), failure)
 	}
 	_, err := call(t, "sibling Await", func() (int, error) { return sibling.Await(context.Background()) })
-	wantCancellation(t, "sibling's Await", err, failure)
+	testkit.WantCancellation(t, "sibling's Await", err, failure)
 	waitDone(t, parent)
-	rec.expectNone(t) // a NewJob and an Async never report
+	rec.ExpectNone(t) // a NewJob and an Async never report
 }
 
 // TestAsync_Panic checks that a panicking body fails its deferred with a
@@ -123,7 +124,7 @@ func TestAsync_Failure(t *testing.T) {
 // the parent.
 func TestAsync_Panic(t *testing.T) {
 	t.Parallel()
-	failure := newErr("panic value")
+	failure := testkit.NewErr("panic value")
 	tests := []struct {
 		name   string
 		value  any
@@ -165,7 +166,7 @@ func TestAsync_Panic(t *testing.T) {
 // deferred leaves its parent alone.
 func TestAsync_CancellationWithCause(t *testing.T) {
 	t.Parallel()
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	given := &core.CancellationError{Message: "TEST"}
 	tests := []struct {
 		name  string
@@ -178,8 +179,8 @@ func TestAsync_CancellationWithCause(t *testing.T) {
 				t.Errorf("Await = %v, want the given cancellation %v", err, given)
 			}
 		}},
-		{"other cause", why, func(t *testing.T, err error) { wantCancellation(t, "Await", err, why) }},
-		{"nil", nil, func(t *testing.T, err error) { wantCancellation(t, "Await", err, nil) }},
+		{"other cause", why, func(t *testing.T, err error) { testkit.WantCancellation(t, "Await", err, why) }},
+		{"nil", nil, func(t *testing.T, err error) { testkit.WantCancellation(t, "Await", err, nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +193,7 @@ func TestAsync_CancellationWithCause(t *testing.T) {
 				<-ctx.Done()
 				return 0, ctx.Err()
 			})
-			waitChan(t, started, "body to start")
+			testkit.WaitChan(t, started, "body to start")
 			d.Cancel(tt.cause)
 			_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 			tt.check(t, err)
@@ -206,15 +207,15 @@ func TestAsync_CancellationWithCause(t *testing.T) {
 // a deferred that nobody awaits is reported nowhere; Join returns nil.
 func TestAsync_LostException(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	parent := core.NewJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	parent := core.NewJob(rec.Ctx())
 	defer parent.Cancel(nil)
-	d := async.Async(parent.Context(), func(context.Context) (int, error) { return 0, newErr("lost") })
+	d := async.Async(parent.Context(), func(context.Context) (int, error) { return 0, testkit.NewErr("lost") })
 	if _, err := call(t, "Join", func() (struct{}, error) { return struct{}{}, d.Join(context.Background()) }); err != nil {
 		t.Errorf("Join(ctx) = %v, want nil", err)
 	}
 	waitDone(t, parent) // the NewJob is cancelled by its failing child
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestAsync_ParallelDecompositionCaughtException ports
@@ -222,7 +223,7 @@ func TestAsync_LostException(t *testing.T) {
 // failing root deferred and handles the error completes with its own value.
 func TestAsync_ParallelDecompositionCaughtException(t *testing.T) {
 	t.Parallel()
-	failure := newErr("decomposed")
+	failure := testkit.NewErr("decomposed")
 	d := async.Async(context.Background(), func(ctx context.Context) (int, error) {
 		inner := async.Async(context.Background(), func(context.Context) (int, error) { return 1, failure })
 		if _, err := inner.Await(ctx); errors.Is(err, failure) {
@@ -242,7 +243,7 @@ func TestAsync_ParallelDecompositionCaughtException(t *testing.T) {
 // body handles the error; the value that body returns is discarded.
 func TestAsync_ParallelDecompositionCaughtExceptionWithInheritedParent(t *testing.T) {
 	t.Parallel()
-	failure := newErr("decomposed")
+	failure := testkit.NewErr("decomposed")
 	d := async.Async(context.Background(), func(ctx context.Context) (int, error) {
 		inner := async.Async(ctx, func(context.Context) (int, error) { return 1, failure })
 		if _, err := inner.Await(ctx); errors.Is(err, failure) {
@@ -263,7 +264,7 @@ func TestAsync_ParallelDecompositionCaughtExceptionWithInheritedParent(t *testin
 // that very error, not with a cancellation.
 func TestAsync_ParallelDecompositionUncaughtException(t *testing.T) {
 	t.Parallel()
-	failure := newErr("decomposed")
+	failure := testkit.NewErr("decomposed")
 	d := async.Async(context.Background(), func(ctx context.Context) (int, error) {
 		inner := async.Async(ctx, func(context.Context) (int, error) { return 1, failure })
 		return inner.Await(ctx)
@@ -280,14 +281,14 @@ func TestAsync_ParallelDecompositionUncaughtException(t *testing.T) {
 // failure, not the cancellation.
 func TestAsync_CancellationTransparency(t *testing.T) {
 	t.Parallel()
-	failure := newErr("after cancel")
+	failure := testkit.NewErr("after cancel")
 	started := make(chan struct{})
 	d := async.Async(context.Background(), func(ctx context.Context) (int, error) {
 		close(started)
 		<-ctx.Done()
 		return 0, failure
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	d.Cancel(nil)
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 	wantFailure(t, "Await", err, failure)
@@ -302,7 +303,7 @@ func TestAsync_TwoWaiters(t *testing.T) {
 		return struct{}{}, core.Scope(context.Background(), func(ctx context.Context) error {
 			release := make(chan struct{})
 			d := async.Async(ctx, func(context.Context) (int, error) {
-				hold(t, release)
+				testkit.Hold(t, release)
 				return 42, nil
 			})
 			var waiting sync.WaitGroup
@@ -339,10 +340,10 @@ func TestAsync_OverriddenParent(t *testing.T) {
 			<-ctx.Done()
 			return 0, ctx.Err()
 		})
-		waitChan(t, started, "body to start")
+		testkit.WaitChan(t, started, "body to start")
 		parent.Cancel(nil)
 		_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
-		wantCancellation(t, "Await", err, nil)
+		testkit.WantCancellation(t, "Await", err, nil)
 		checkState(t, d, core.Cancelled)
 	})
 	t.Run("cancelled before", func(t *testing.T) {
@@ -355,7 +356,7 @@ func TestAsync_OverriddenParent(t *testing.T) {
 			return 1, nil
 		})
 		_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
-		wantCancellation(t, "Await", err, nil)
+		testkit.WantCancellation(t, "Await", err, nil)
 		checkState(t, d, core.Cancelled)
 		if ran.Load() {
 			t.Errorf("the body of a deferred created under a cancelled parent ran")
@@ -384,7 +385,7 @@ func TestAsync_ValueLooksLikeState(t *testing.T) {
 	})
 	t.Run("error", func(t *testing.T) {
 		t.Parallel()
-		value := newErr("a value")
+		value := testkit.NewErr("a value")
 		d := async.Async(context.Background(), func(context.Context) (error, error) { return value, nil })
 		got, err := call(t, "Await", func() (error, error) { return d.Await(context.Background()) })
 		if got != value || err != nil {
@@ -403,10 +404,10 @@ func TestAsync_ValueAfterCancellationDiscarded(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	d := async.Async(context.Background(), func(context.Context) (string, error) {
 		close(started)
-		hold(t, release) // ignores the cancellation, as a finally block would
+		testkit.Hold(t, release) // ignores the cancellation, as a finally block would
 		return "Fail", nil
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	checkState(t, d, core.Active)
 	d.Cancel(nil)
 	checkState(t, d, core.Cancelling)
@@ -417,7 +418,7 @@ func TestAsync_ValueAfterCancellationDiscarded(t *testing.T) {
 	if v != "" {
 		t.Errorf("Await = %q, want the zero value", v)
 	}
-	wantCancellation(t, "Await", err, nil)
+	testkit.WantCancellation(t, "Await", err, nil)
 	checkState(t, d, core.Cancelled)
 	if v, err := d.GetCompleted(); v != "" || !core.IsCancellation(err) {
 		t.Errorf("GetCompleted() = %q, %v, want \"\", a cancellation", v, err)
@@ -429,15 +430,15 @@ func TestAsync_ValueAfterCancellationDiscarded(t *testing.T) {
 // reported to the exception handler: Await returns it.
 func TestAsync_UnderSupervisorNotReported(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	sup := core.NewSupervisorJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	sup := core.NewSupervisorJob(rec.Ctx())
 	defer sup.Cancel(nil)
 	release := make(chan struct{})
 	sibling := async.Async(sup.Context(), func(context.Context) (int, error) {
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 1, nil
 	})
-	failure := newErr("supervised")
+	failure := testkit.NewErr("supervised")
 	d := async.Async(sup.Context(), func(context.Context) (int, error) { return 0, failure })
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 	wantFailure(t, "Await", err, failure)
@@ -447,7 +448,7 @@ func TestAsync_UnderSupervisorNotReported(t *testing.T) {
 	if v, err := call(t, "sibling Await", func() (int, error) { return sibling.Await(context.Background()) }); v != 1 || err != nil {
 		t.Errorf("sibling Await = %v, %v, want 1, nil", v, err)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestAsync_NilBodyPanics checks that Async rejects a nil body.
@@ -466,10 +467,10 @@ func TestAwait_NeverPoisons(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	d := async.Async(context.Background(), func(context.Context) (int, error) {
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 42, nil
 	})
-	why := newErr("caller gave up")
+	why := testkit.NewErr("caller gave up")
 	ctx, stop := context.WithCancelCause(context.Background())
 	res := goCall(func() (int, error) { return d.Await(ctx) })
 	stop(why)
@@ -477,19 +478,19 @@ func TestAwait_NeverPoisons(t *testing.T) {
 	if v != 0 {
 		t.Errorf("Await(cancelled ctx) = %v, want the zero value", v)
 	}
-	wantCancellation(t, "Await(cancelled ctx)", err, why)
+	testkit.WantCancellation(t, "Await(cancelled ctx)", err, why)
 	checkState(t, d, core.Active)
 
 	// Already done at the call.
 	_, err = d.Await(ctx)
-	wantCancellation(t, "Await(done ctx)", err, why)
+	testkit.WantCancellation(t, "Await(done ctx)", err, why)
 	expired, stop2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
 	defer stop2()
 	_, err = d.Await(expired)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Await(expired ctx) = %v, want it to carry %v", err, context.DeadlineExceeded)
 	}
-	wantCancellation(t, "Await(expired ctx)", err, nil)
+	testkit.WantCancellation(t, "Await(expired ctx)", err, nil)
 	checkState(t, d, core.Active)
 
 	close(release)
@@ -575,7 +576,7 @@ func TestAwait_ManyWaiters(t *testing.T) {
 	}
 	all := make(chan struct{})
 	go func() { finished.Wait(); close(all) }() // ends when every waiter has returned
-	waitChan(t, all, "every waiter to be released")
+	testkit.WaitChan(t, all, "every waiter to be released")
 	if got := released.Load(); got != int64(n) {
 		t.Errorf("%d of %d waiters released", got, n)
 	}
@@ -589,7 +590,7 @@ func TestAwait_ManyWaiters(t *testing.T) {
 // state before the final one, and the value or cause after it.
 func TestGetCompleted(t *testing.T) {
 	t.Parallel()
-	failure := newErr("get")
+	failure := testkit.NewErr("get")
 	tests := []struct {
 		name  string
 		state core.State
@@ -605,13 +606,13 @@ func TestGetCompleted(t *testing.T) {
 		}, 0, nil},
 		{"Active", core.Active, func(t *testing.T) (async.Deferred[int], func()) {
 			release := make(chan struct{})
-			d := async.Async(context.Background(), func(context.Context) (int, error) { hold(t, release); return 1, nil })
+			d := async.Async(context.Background(), func(context.Context) (int, error) { testkit.Hold(t, release); return 1, nil })
 			return d, func() { close(release) }
 		}, 0, nil},
 		{"Completing", core.Completing, func(t *testing.T) (async.Deferred[int], func()) {
 			release := make(chan struct{})
 			d := async.Async(context.Background(), func(ctx context.Context) (int, error) {
-				core.Launch(ctx, func(context.Context) error { hold(t, release); return nil })
+				core.Launch(ctx, func(context.Context) error { testkit.Hold(t, release); return nil })
 				return 1, nil
 			})
 			waitState(t, d, core.Completing)
@@ -621,10 +622,10 @@ func TestGetCompleted(t *testing.T) {
 			started, release := make(chan struct{}), make(chan struct{})
 			d := async.Async(context.Background(), func(context.Context) (int, error) {
 				close(started)
-				hold(t, release)
+				testkit.Hold(t, release)
 				return 1, nil
 			})
-			waitChan(t, started, "body to start")
+			testkit.WaitChan(t, started, "body to start")
 			d.Cancel(nil)
 			return d, func() { close(release) }
 		}, 0, nil},
@@ -646,7 +647,7 @@ func TestGetCompleted(t *testing.T) {
 			d := async.Async(context.Background(), func(context.Context) (int, error) { return 1, nil }, core.Lazy())
 			d.Cancel(nil)
 			return d, func() {}
-		}, 0, func(t *testing.T, err error) { wantCancellation(t, "GetCompleted()", err, nil) }},
+		}, 0, func(t *testing.T, err error) { testkit.WantCancellation(t, "GetCompleted()", err, nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -675,10 +676,10 @@ func TestGetCompleted(t *testing.T) {
 // goroutine after the body returned, which nothing else can signal.
 func waitState(t testing.TB, j core.Job, want core.State) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout(t))
+	deadline := time.Now().Add(testkit.WaitTimeout(t))
 	for j.State() != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %v to reach %v\n%s", j, want, goroutineDump())
+			t.Fatalf("timed out waiting for %v to reach %v\n%s", j, want, testkit.GoroutineDump())
 		}
 		runtime.Gosched()
 	}
@@ -689,7 +690,7 @@ func waitState(t testing.TB, j core.Job, want core.State) {
 // and that it starts a lazy deferred.
 func TestAwaitResult(t *testing.T) {
 	t.Parallel()
-	failure := newErr("result")
+	failure := testkit.NewErr("result")
 	ok := async.Async(context.Background(), func(context.Context) (int, error) { return 42, nil }, core.Lazy())
 	v, err := call(t, "AwaitResult", func() (int, error) { return async.AwaitResult(context.Background(), ok).Get() })
 	if v != 42 || err != nil || ok.State() != core.Completed {
@@ -702,14 +703,14 @@ func TestAwaitResult(t *testing.T) {
 	}
 	release := make(chan struct{})
 	defer close(release)
-	pending := async.Async(context.Background(), func(context.Context) (int, error) { hold(t, release); return 1, nil })
+	pending := async.Async(context.Background(), func(context.Context) (int, error) { testkit.Hold(t, release); return 1, nil })
 	done, stop := context.WithCancel(context.Background())
 	stop()
 	r = async.AwaitResult(done, pending)
 	if !r.IsError() {
 		t.Fatalf("AwaitResult(done ctx, pending deferred) = %v, want an Err", r)
 	}
-	wantCancellation(t, "AwaitResult(done ctx) error", r.Error(), context.Canceled)
+	testkit.WantCancellation(t, "AwaitResult(done ctx) error", r.Error(), context.Canceled)
 }
 
 // TestNilCtx checks that a nil ctx stands for context.Background() in the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file ports kotlinx's AwaitTest (common/test/AwaitTest.kt): awaitAll
@@ -22,7 +23,7 @@ import (
 // (ignoring its cancellation) and then returns v.
 func heldAsync[T any](t *testing.T, ctx context.Context, release <-chan struct{}, v T) async.Deferred[T] {
 	return async.Async(ctx, func(context.Context) (T, error) {
-		hold(t, release)
+		testkit.Hold(t, release)
 		return v, nil
 	})
 }
@@ -85,7 +86,7 @@ func TestAwaitAll_FailsFast(t *testing.T) {
 	defer parent.Cancel(nil)
 	ok := async.Async(parent.Context(), func(context.Context) (int, error) { return 1, nil })
 	waitDone(t, ok)
-	failure := newErr("fails")
+	failure := testkit.NewErr("fails")
 	started := make(chan struct{})
 	failing := async.Async(context.Background(), func(context.Context) (int, error) {
 		<-started
@@ -117,7 +118,7 @@ func TestAwaitAll_MultipleFailures(t *testing.T) {
 	t.Run("already failed", func(t *testing.T) {
 		t.Parallel()
 		// Fail them in the reverse of argument order.
-		fail2, fail1 := newErr("second arg"), newErr("first arg")
+		fail2, fail1 := testkit.NewErr("second arg"), testkit.NewErr("first arg")
 		d2 := failedAsync[int](t, fail2)
 		d1 := failedAsync[int](t, fail1)
 		_, err := call(t, "AwaitAll", func() ([]int, error) { return async.AwaitAll(context.Background(), d1, d2) })
@@ -127,7 +128,7 @@ func TestAwaitAll_MultipleFailures(t *testing.T) {
 	})
 	t.Run("completable deferreds", func(t *testing.T) {
 		t.Parallel()
-		fail1, fail2 := newErr("1"), newErr("2")
+		fail1, fail2 := testkit.NewErr("1"), testkit.NewErr("2")
 		d1 := async.NewCompletableDeferred[struct{}](nil)
 		d2 := async.NewCompletableDeferred[struct{}](nil)
 		d1.Fail(fail1)
@@ -139,10 +140,10 @@ func TestAwaitAll_MultipleFailures(t *testing.T) {
 	})
 	t.Run("first in time", func(t *testing.T) {
 		t.Parallel()
-		early, late := newErr("early"), newErr("late")
+		early, late := testkit.NewErr("early"), testkit.NewErr("late")
 		var release = make(chan struct{})
 		d1 := async.Async(context.Background(), func(context.Context) (int, error) {
-			hold(t, release)
+			testkit.Hold(t, release)
 			return 0, late
 		})
 		d2 := async.NewCompletableDeferred[int](nil)
@@ -182,7 +183,7 @@ func TestAwaitAll_CallerCancelled(t *testing.T) {
 		t.Errorf("%v after Cancel: IsCancelled() = %v, IsActive() = %v, want true, false", outer, outer.IsCancelled(), outer.IsActive())
 	}
 	_, err := call(t, "Await", func() (int, error) { return outer.Await(context.Background()) })
-	wantCancellation(t, "Await(outer)", err, nil)
+	testkit.WantCancellation(t, "Await(outer)", err, nil)
 	checkState(t, outer, core.Cancelled)
 	checkState(t, inner, core.Cancelled)
 }
@@ -196,7 +197,7 @@ func TestAwaitAll_CtxDone(t *testing.T) {
 	pending := heldAsync(t, context.Background(), release, 1)
 	complete := async.Async(context.Background(), func(context.Context) (int, error) { return 2, nil })
 	waitDone(t, complete)
-	why := newErr("caller gave up")
+	why := testkit.NewErr("caller gave up")
 	ctx, stop := context.WithCancelCause(context.Background())
 	res := goCall(func() ([]int, error) { return async.AwaitAll(ctx, complete, pending) })
 	stop(why)
@@ -204,12 +205,12 @@ func TestAwaitAll_CtxDone(t *testing.T) {
 	if got != nil {
 		t.Errorf("AwaitAll(cancelled ctx) values = %v, want nil", got)
 	}
-	wantCancellation(t, "AwaitAll(cancelled ctx)", err, why)
+	testkit.WantCancellation(t, "AwaitAll(cancelled ctx)", err, why)
 	checkState(t, pending, core.Active)
 
 	// Done at the call, even with every deferred complete (as Join).
 	_, err = async.AwaitAll(ctx, complete)
-	wantCancellation(t, "AwaitAll(done ctx, complete deferred)", err, why)
+	testkit.WantCancellation(t, "AwaitAll(done ctx, complete deferred)", err, why)
 
 	close(release)
 	got, err = call(t, "AwaitAll", func() ([]int, error) { return async.AwaitAll(context.Background(), complete, pending) })
@@ -240,7 +241,7 @@ func TestAwaitAll_PartiallyCompleted(t *testing.T) {
 // finish, and a later Await gets its value.
 func TestAwaitAll_PartiallyCompletedExceptionally(t *testing.T) {
 	t.Parallel()
-	failure := newErr("partial")
+	failure := testkit.NewErr("partial")
 	d1 := failedAsync[int](t, failure)
 	release := make(chan struct{})
 	d2 := heldAsync(t, context.Background(), release, 2)
@@ -284,7 +285,7 @@ func TestAwaitAll_Duplicates(t *testing.T) {
 	if want := []string{"OK", "OK", "OK"}; !slices.Equal(got, want) || err != nil {
 		t.Errorf("AwaitAll(d, d, d) = %q, %v, want %q, nil", got, err, want)
 	}
-	failure := newErr("dup")
+	failure := testkit.NewErr("dup")
 	bad := async.Async(context.Background(), func(context.Context) (string, error) { return "", failure })
 	_, err = call(t, "AwaitAll", func() ([]string, error) { return async.AwaitAll(context.Background(), bad, ok, bad, ok) })
 	if err != failure {
@@ -380,7 +381,7 @@ func TestJoinAll_Deferreds(t *testing.T) {
 		{"exceptionally", func(t *testing.T) []core.Job {
 			return []core.Job{
 				core.Launch(context.Background(), func(context.Context) error { return nil }),
-				async.Async(context.Background(), func(context.Context) (int, error) { return 0, newErr("joined") }),
+				async.Async(context.Background(), func(context.Context) (int, error) { return 0, testkit.NewErr("joined") }),
 				async.Async(context.Background(), func(context.Context) (int, error) { return 1, nil }),
 			}
 		}},
@@ -395,7 +396,7 @@ func TestJoinAll_Deferreds(t *testing.T) {
 			return []core.Job{d, d, d}
 		}},
 		{"same job exceptionally", func(t *testing.T) []core.Job {
-			d := async.Async(context.Background(), func(context.Context) (int, error) { return 0, newErr("same") })
+			d := async.Async(context.Background(), func(context.Context) (int, error) { return 0, testkit.NewErr("same") })
 			return []core.Job{d, d, d}
 		}},
 	}
@@ -429,7 +430,7 @@ func TestJoinAll_Cancellation(t *testing.T) {
 	outer := core.Launch(context.Background(), func(ctx context.Context) error {
 		inner := async.Async(ctx, func(ctx context.Context) (int, error) {
 			<-ctx.Done()
-			hold(t, joined)
+			testkit.Hold(t, joined)
 			return 0, ctx.Err()
 		})
 		close(waiting)
@@ -437,10 +438,10 @@ func TestJoinAll_Cancellation(t *testing.T) {
 		close(joined)
 		return joinErr
 	})
-	waitChan(t, waiting, "outer to wait")
+	testkit.WaitChan(t, waiting, "outer to wait")
 	outer.Cancel(nil)
-	waitChan(t, joined, "JoinAll to return")
-	wantCancellation(t, "JoinAll in the cancelled job", joinErr, nil)
+	testkit.WaitChan(t, joined, "JoinAll to return")
+	testkit.WantCancellation(t, "JoinAll in the cancelled job", joinErr, nil)
 	waitDone(t, outer)
 	checkState(t, outer, core.Cancelled)
 }

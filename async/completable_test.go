@@ -10,6 +10,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file ports kotlinx's CompletableDeferredTest
@@ -63,7 +64,7 @@ func checkCancelled[T comparable](t *testing.T, c async.CompletableDeferred[T]) 
 	if v != zero {
 		t.Errorf("GetCompleted() value = %v, want %v", v, zero)
 	}
-	wantCancellation(t, "GetCompleted()", err, nil)
+	testkit.WantCancellation(t, "GetCompleted()", err, nil)
 }
 
 // TestCompletableDeferred_Fresh ports CompletableDeferredTest.testFresh.
@@ -89,7 +90,7 @@ func TestCompletableDeferred_Complete(t *testing.T) {
 	if c.Complete("again") {
 		t.Errorf("second Complete = true, want false")
 	}
-	if c.Fail(newErr("late")) {
+	if c.Fail(testkit.NewErr("late")) {
 		t.Errorf("Fail after Complete = true, want false")
 	}
 	c.Cancel(nil)
@@ -120,7 +121,7 @@ func TestCompletableDeferred_CompleteWithHandleValue(t *testing.T) {
 // Fail returns true once; a second failure is ignored entirely.
 func TestCompletableDeferred_Fail(t *testing.T) {
 	t.Parallel()
-	failure, second := newErr("first"), newErr("second")
+	failure, second := testkit.NewErr("first"), testkit.NewErr("second")
 	c := async.NewCompletableDeferred[string](nil)
 	if !c.Fail(failure) {
 		t.Fatalf("Fail = false, want true")
@@ -176,11 +177,11 @@ func TestCompletableDeferred_ParentActiveOnChildCompletion(t *testing.T) {
 // the parent with the failure.
 func TestCompletableDeferred_ParentCancelledOnChildFailure(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	parent := core.NewJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	parent := core.NewJob(rec.Ctx())
 	c := async.NewCompletableDeferred[string](parent.Context())
 	checkFresh(t, c)
-	failure := newErr("child")
+	failure := testkit.NewErr("child")
 	if !c.Fail(failure) {
 		t.Fatalf("Fail = false, want true")
 	}
@@ -189,7 +190,7 @@ func TestCompletableDeferred_ParentCancelledOnChildFailure(t *testing.T) {
 	if err := parent.Cause(); err != failure {
 		t.Errorf("parent's Cause() = %v, want %v", err, failure)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestCompletableDeferred_ParentActiveOnChildCancellation ports
@@ -258,18 +259,18 @@ func TestCompletableDeferred_CancelWaitsForChildren(t *testing.T) {
 	child := core.Launch(c.Context(), func(ctx context.Context) error {
 		close(started)
 		<-ctx.Done()
-		hold(t, release) // the "finally" of the Kotlin test
+		testkit.Hold(t, release) // the "finally" of the Kotlin test
 		childDone.Store(true)
 		return ctx.Err()
 	})
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	c.Cancel(nil)
 	checkState(t, c, core.Cancelling)
 	res := goCall(func() (string, error) { return c.Await(context.Background()) })
 	checkState(t, c, core.Cancelling)
 	close(release)
 	_, err := recv(t, res, "Await")
-	wantCancellation(t, "Await", err, nil)
+	testkit.WantCancellation(t, "Await", err, nil)
 	if !childDone.Load() {
 		t.Errorf("Await returned before the child ended")
 	}
@@ -288,16 +289,16 @@ func TestCompletableDeferred_CompleteWaitsForChildren(t *testing.T) {
 	var childDone atomic.Bool
 	core.Launch(c.Context(), func(context.Context) error {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		childDone.Store(true)
 		return nil
 	})
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	if !c.Complete("OK") {
 		t.Fatalf("Complete = false, want true")
 	}
 	checkState(t, c, core.Completing)
-	if c.Complete("again") || c.Fail(newErr("late")) {
+	if c.Complete("again") || c.Fail(testkit.NewErr("late")) {
 		t.Errorf("Complete or Fail after Complete returned true, want false")
 	}
 	if v, err := c.GetCompleted(); !errors.Is(err, async.ErrNotCompleted) {
@@ -320,10 +321,10 @@ func TestCompletableDeferred_CompleteWaitsForChildren(t *testing.T) {
 // is reported when a handling job is above (API rule 9).
 func TestCompletableDeferred_HandlesChildFailure(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	failure := newErr("child")
+	rec := &testkit.Recorder{}
+	failure := testkit.NewErr("child")
 	var c async.CompletableDeferred[string]
-	err := core.Scope(rec.ctx(), func(ctx context.Context) error {
+	err := core.Scope(rec.Ctx(), func(ctx context.Context) error {
 		c = async.NewCompletableDeferred[string](ctx)
 		core.Launch(c.Context(), func(context.Context) error { return failure })
 		_, err := c.Await(context.Background())
@@ -333,7 +334,7 @@ func TestCompletableDeferred_HandlesChildFailure(t *testing.T) {
 		t.Errorf("Scope = %v, want the child's failure %v", err, failure)
 	}
 	checkFailed(t, c, failure)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestCompletableDeferred_CancelledParent checks that a CompletableDeferred
@@ -344,7 +345,7 @@ func TestCompletableDeferred_CancelledParent(t *testing.T) {
 	parent.Cancel(nil)
 	c := async.NewCompletableDeferred[int](parent.Context())
 	checkCancelled(t, c)
-	if c.Complete(1) || c.Fail(newErr("late")) {
+	if c.Complete(1) || c.Fail(testkit.NewErr("late")) {
 		t.Errorf("Complete or Fail of a deferred born cancelled returned true, want false")
 	}
 	checkCancelled(t, c)
@@ -370,11 +371,11 @@ func TestCompletableDeferred_CompleteFailRace(t *testing.T) {
 	const callers = 8
 	failures := make([]error, callers)
 	for i := range failures {
-		failures[i] = newErr(fmt.Sprint(i))
+		failures[i] = testkit.NewErr(fmt.Sprint(i))
 	}
-	rec := &recorder{}
+	rec := &testkit.Recorder{}
 	for round := range raceRounds {
-		parent := core.NewSupervisorJob(rec.ctx()) // a failure does not spread
+		parent := core.NewSupervisorJob(rec.Ctx()) // a failure does not spread
 		c := async.NewCompletableDeferred[int](parent.Context())
 		var start, wg sync.WaitGroup
 		start.Add(1)
@@ -416,7 +417,7 @@ func TestCompletableDeferred_CompleteFailRace(t *testing.T) {
 		}
 		parent.Cancel(nil)
 	}
-	rec.expectNone(t) // a body-less deferred never reports its failure
+	rec.ExpectNone(t) // a body-less deferred never reports its failure
 }
 
 // TestCompletableDeferred_CompleteCancelRace checks that Complete racing

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file ports kotlinx's AsyncLazyTest (common/test/AsyncLazyTest.kt):
@@ -64,7 +65,7 @@ func TestAsyncLazy_Simple(t *testing.T) {
 // then Cancelled.
 func TestAsyncLazy_Failure(t *testing.T) {
 	t.Parallel()
-	failure := newErr("lazy")
+	failure := testkit.NewErr("lazy")
 	d := async.Async(context.Background(), func(context.Context) (int, error) { return 0, failure }, core.Lazy())
 	checkState(t, d, core.New)
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
@@ -78,7 +79,7 @@ func TestAsyncLazy_Start(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	d := async.Async(context.Background(), func(context.Context) (int, error) {
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 42, nil
 	}, core.Lazy())
 	checkState(t, d, core.New)
@@ -115,7 +116,7 @@ func TestAsyncLazy_CancelBeforeStart(t *testing.T) {
 		t.Errorf("Start() after Cancel = true, want false")
 	}
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
-	wantCancellation(t, "Await", err, nil)
+	testkit.WantCancellation(t, "Await", err, nil)
 	if n := runs.Load(); n != 0 {
 		t.Errorf("the body of a cancelled lazy deferred ran %d times", n)
 	}
@@ -130,20 +131,20 @@ func TestAsyncLazy_CancelWhileComputing(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	d := async.Async(context.Background(), func(context.Context) (int, error) {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 42, nil
 	}, core.Lazy())
 	checkState(t, d, core.New)
 	if !d.Start() {
 		t.Fatalf("Start() = false, want true")
 	}
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	checkState(t, d, core.Active)
 	d.Cancel(nil)
 	checkState(t, d, core.Cancelling)
 	close(release)
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
-	wantCancellation(t, "Await", err, nil)
+	testkit.WantCancellation(t, "Await", err, nil)
 	checkState(t, d, core.Cancelled)
 }
 

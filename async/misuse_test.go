@@ -10,87 +10,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
-
-// outcome is what a call under test did: it returned v and err, or it
-// panicked with p.
-type outcome[T any] struct {
-	v        T
-	err      error
-	panicked bool
-	p        any
-}
-
-// try calls f on a new goroutine and returns what it did, a panic
-// included; if f does not return in time the test fails with a goroutine
-// dump. Every call of the misuse catalogue goes through it: a bad input
-// must never hang, and a panic is checked, not a crash.
-func try[T any](t *testing.T, what string, f func() (T, error)) outcome[T] {
-	t.Helper()
-	res := make(chan outcome[T], 1)
-	go func() { // ends when f returns or panics
-		o := outcome[T]{panicked: true}
-		defer func() {
-			if o.panicked {
-				o.p = recover()
-			}
-			res <- o
-		}()
-		o.v, o.err = f()
-		o.panicked = false
-	}()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case o := <-res:
-		return o
-	case <-timer.C:
-		t.Fatalf("%s did not return in time\n%s", what, goroutineDump())
-		panic("unreachable")
-	}
-}
-
-// returned returns what the call returned, failing the test if it
-// panicked.
-func (o outcome[T]) returned(t *testing.T, what string) (T, error) {
-	t.Helper()
-	if o.panicked {
-		t.Fatalf("%s panicked with %v, want it to return", what, o.p)
-	}
-	return o.v, o.err
-}
-
-// wantPanic checks that the call panicked with a string starting with
-// prefix.
-func (o outcome[T]) wantPanic(t *testing.T, what, prefix string) {
-	t.Helper()
-	if !o.panicked {
-		t.Errorf("%s = %v, %v; want a panic starting with %q", what, o.v, o.err, prefix)
-		return
-	}
-	if msg, ok := o.p.(string); !ok || !strings.HasPrefix(msg, prefix) {
-		t.Errorf("%s panicked with %#v, want a message starting with %q", what, o.p, prefix)
-	}
-}
-
-// doneCtx returns a context that is done, with cause as its cause.
-func doneCtx(cause error) context.Context {
-	ctx, stop := context.WithCancelCause(context.Background())
-	stop(cause)
-	return ctx
-}
-
-// wantCycle checks that err wraps core.ErrJoinCycle.
-func wantCycle(t *testing.T, what string, err error) {
-	t.Helper()
-	if !errors.Is(err, core.ErrJoinCycle) {
-		t.Errorf("%s = %v, want an error wrapping core.ErrJoinCycle", what, err)
-	}
-}
 
 // wantNilDeferredError checks the error of AwaitAll or AwaitAny (fn) for a
 // nil deferred at index i. There is no sentinel for it: the message is
@@ -179,9 +103,9 @@ func TestMisuse(t *testing.T) {
 		// Async and Await.
 		{"Async/nil body", `panic "async: …" (also with a nil ctx)`, func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				try(t, "Async(ctx, nil)", func() (async.Deferred[int], error) {
+				testkit.Try(t, "Async(ctx, nil)", func() (async.Deferred[int], error) {
 					return async.Async[int](ctx, nil), nil
-				}).wantPanic(t, "Async(ctx, nil)", "async: ")
+				}).WantPanic(t, "Async(ctx, nil)", "async: ")
 			}
 		}},
 		{"Async/nil ctx", "a root deferred, as with context.Background()", func(t *testing.T) {
@@ -189,7 +113,7 @@ func TestMisuse(t *testing.T) {
 			if p := jobOf(d).Parent(); p != nil {
 				t.Errorf("Async(nil, body).Parent() = %v, want nil (a root)", p)
 			}
-			v, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			v, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if v != 42 || err != nil {
 				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
 			}
@@ -197,27 +121,27 @@ func TestMisuse(t *testing.T) {
 		{"Async/nil option", "ignored (undocumented)", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, nil, core.Lazy(), nil)
 			checkState(t, d, core.New) // the options around the nil ones apply
-			v, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			v, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if v != 42 || err != nil {
 				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
 			}
 		}},
 		{"Async/cancelled parent", "born Cancelled, body never runs; Await returns the cancellation", func(t *testing.T) {
 			parent := core.NewJob(nil)
-			cause := newErr("parent cancelled")
+			cause := testkit.NewErr("parent cancelled")
 			parent.Cancel(cause)
 			var ran atomic.Bool
 			d := async.Async(parent.Context(), func(context.Context) (int, error) { ran.Store(true); return 1, nil })
 			checkState(t, d, core.Cancelled)
-			_, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
-			wantCancellation(t, "Await(ctx)", err, nil)
+			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
+			testkit.WantCancellation(t, "Await(ctx)", err, nil)
 			if ran.Load() {
 				t.Error("the body ran under a cancelled parent, want it never to run")
 			}
 		}},
 		{"Async/body panics", "Await returns a *core.PanicError; the process goes on", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { panic("boom") })
-			_, err := try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			var pe *core.PanicError
 			if !errors.As(err, &pe) || pe.Value != "boom" {
 				t.Errorf("Await(ctx) = %v, want a *core.PanicError with value boom", err)
@@ -225,7 +149,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Await/nil ctx", "as context.Background(): the value", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil })
-			v, err := try(t, "Await(nil)", func() (int, error) { return d.Await(nil) }).returned(t, "Await(nil)")
+			v, err := testkit.Try(t, "Await(nil)", func() (int, error) { return d.Await(nil) }).Returned(t, "Await(nil)")
 			if v != 42 || err != nil {
 				t.Errorf("Await(nil) = %v, %v; want 42, nil", v, err)
 			}
@@ -235,28 +159,28 @@ func TestMisuse(t *testing.T) {
 				_, err := self.Await(ctx)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) of the self-awaiting deferred = %v, want its value", err)
 			}
-			wantCycle(t, "Await(own ctx) from the deferred's body", got)
+			testkit.WantCycle(t, "Await(own ctx) from the deferred's body", got)
 		}},
 		{"Await/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := ancestor.Await(ctx)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) of the outer deferred = %v, want its value", err)
 			}
-			wantCycle(t, "Await(child ctx) on the parent deferred", got)
+			testkit.WantCycle(t, "Await(child ctx) on the parent deferred", got)
 		}},
 		{"Await/done ctx, not complete", "*core.CancellationError carrying context.Cause(ctx); the deferred is left alone", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			cause := newErr("gave up")
-			_, err := try(t, "Await(done ctx)", func() (int, error) { return c.Await(doneCtx(cause)) }).returned(t, "Await(done ctx)")
-			wantCancellation(t, "Await(done ctx)", err, cause)
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "Await(done ctx)", func() (int, error) { return c.Await(testkit.DoneCtx(cause)) }).Returned(t, "Await(done ctx)")
+			testkit.WantCancellation(t, "Await(done ctx)", err, cause)
 			checkState(t, c, core.Active)
 			c.Complete(7)
 			if v, err := c.Await(context.Background()); v != 7 || err != nil {
@@ -266,7 +190,7 @@ func TestMisuse(t *testing.T) {
 		{"Await/done ctx, complete", "the value: a complete deferred answers whatever ctx", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			c.Complete(7)
-			v, err := try(t, "Await(done ctx)", func() (int, error) { return c.Await(doneCtx(newErr("gave up"))) }).returned(t, "Await(done ctx)")
+			v, err := testkit.Try(t, "Await(done ctx)", func() (int, error) { return c.Await(testkit.DoneCtx(testkit.NewErr("gave up"))) }).Returned(t, "Await(done ctx)")
 			if v != 7 || err != nil {
 				t.Errorf("Await(done ctx) = %v, %v; want 7, nil", v, err)
 			}
@@ -296,8 +220,8 @@ func TestMisuse(t *testing.T) {
 			if c.Complete(1) {
 				t.Error("Complete = true on a deferred born cancelled, want false")
 			}
-			_, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
-			wantCancellation(t, "Await(ctx)", err, nil)
+			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).Returned(t, "Await(ctx)")
+			testkit.WantCancellation(t, "Await(ctx)", err, nil)
 		}},
 		{"CompletableDeferred/Complete twice", "true, then false; the first value is kept", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
@@ -313,7 +237,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"CompletableDeferred/Fail twice", "true, then false; the first failure is kept", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			first, second := newErr("first"), newErr("second")
+			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			if !c.Fail(first) {
 				t.Error("first Fail = false, want true")
 			}
@@ -331,7 +255,7 @@ func TestMisuse(t *testing.T) {
 			defer parent.Cancel(nil)
 			c := async.NewCompletableDeferred[int](parent.Context())
 			c.Complete(1)
-			if c.Fail(newErr("late")) {
+			if c.Fail(testkit.NewErr("late")) {
 				t.Error("Fail after Complete = true, want false")
 			}
 			if v, err := c.GetCompleted(); v != 1 || err != nil {
@@ -341,17 +265,17 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"CompletableDeferred/Complete after Fail", "false; Await returns the failure", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			errBoom := newErr("boom")
+			errBoom := testkit.NewErr("boom")
 			c.Fail(errBoom)
 			if c.Complete(1) {
 				t.Error("Complete after Fail = true, want false")
 			}
-			_, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
+			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			wantFailure(t, "Await(ctx)", err, errBoom)
 		}},
 		{"CompletableDeferred/Fail(nil)", `panic "async: …"; the deferred is unchanged`, func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			try(t, "Fail(nil)", func() (bool, error) { return c.Fail(nil), nil }).wantPanic(t, "Fail(nil)", "async: ")
+			testkit.Try(t, "Fail(nil)", func() (bool, error) { return c.Fail(nil), nil }).WantPanic(t, "Fail(nil)", "async: ")
 			checkState(t, c, core.Active)
 			if !c.Complete(1) {
 				t.Error("Complete after Fail(nil) = false, want true")
@@ -368,12 +292,12 @@ func TestMisuse(t *testing.T) {
 			checkState(t, c, core.Cancelled)
 			checkState(t, parent, core.Active)
 			_, err := c.GetCompleted()
-			wantCancellation(t, "GetCompleted()", err, nil)
+			testkit.WantCancellation(t, "GetCompleted()", err, nil)
 		}},
 		{"CompletableDeferred/Cancel after Complete", "nothing: the value is kept", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			c.Complete(1)
-			c.Cancel(newErr("late"))
+			c.Cancel(testkit.NewErr("late"))
 			checkState(t, c, core.Completed)
 			if v, err := c.GetCompleted(); v != 1 || err != nil {
 				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
@@ -390,14 +314,14 @@ func TestMisuse(t *testing.T) {
 			checkState(t, child, core.Cancelled)
 			checkState(t, c, core.Cancelled)
 			v, err := c.GetCompleted()
-			wantCancellation(t, "GetCompleted()", err, nil)
+			testkit.WantCancellation(t, "GetCompleted()", err, nil)
 			if v != 0 {
 				t.Errorf("GetCompleted() = %v, want the zero value", v)
 			}
 		}},
 		{"CompletableDeferred/Cancel after Fail", "nothing: the failure stays the cause", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			errBoom := newErr("boom")
+			errBoom := testkit.NewErr("boom")
 			c.Fail(errBoom)
 			c.Cancel(nil)
 			_, err := c.GetCompleted()
@@ -405,13 +329,13 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"CompletableDeferred/Complete after Cancel", "false; the value is discarded; Await returns the cancellation", func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
-			cause := newErr("cancelled")
+			cause := testkit.NewErr("cancelled")
 			c.Cancel(cause)
 			if c.Complete(1) {
 				t.Error("Complete after Cancel = true, want false")
 			}
-			v, err := try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).returned(t, "Await(ctx)")
-			wantCancellation(t, "Await(ctx)", err, cause)
+			v, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).Returned(t, "Await(ctx)")
+			testkit.WantCancellation(t, "Await(ctx)", err, cause)
 			if v != 0 {
 				t.Errorf("Await(ctx) = %v, want the zero value", v)
 			}
@@ -420,22 +344,22 @@ func TestMisuse(t *testing.T) {
 		// AwaitAll, AwaitAny, Race, AwaitResult.
 		{"AwaitAll/nil ctx", "as context.Background(): the values", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
-			got, err := try(t, "AwaitAll(nil, d)", func() ([]int, error) { return async.AwaitAll(nil, d) }).returned(t, "AwaitAll(nil, d)")
+			got, err := testkit.Try(t, "AwaitAll(nil, d)", func() ([]int, error) { return async.AwaitAll(nil, d) }).Returned(t, "AwaitAll(nil, d)")
 			if !slices.Equal(got, []int{1}) || err != nil {
 				t.Errorf("AwaitAll(nil, d) = %v, %v; want [1], nil", got, err)
 			}
 		}},
 		{"AwaitAll/no deferreds", "an empty slice, at once", func(t *testing.T) {
-			got, err := try(t, "AwaitAll(ctx)", func() ([]int, error) { return async.AwaitAll[int](context.Background()) }).returned(t, "AwaitAll(ctx)")
+			got, err := testkit.Try(t, "AwaitAll(ctx)", func() ([]int, error) { return async.AwaitAll[int](context.Background()) }).Returned(t, "AwaitAll(ctx)")
 			if len(got) != 0 || err != nil {
 				t.Errorf("AwaitAll(ctx) = %v, %v; want [], nil", got, err)
 			}
 		}},
 		{"AwaitAll/nil deferred", `an error "async: AwaitAll: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
 			lazy, ran := lazyDeferred(t, 1)
-			_, err := try(t, "AwaitAll(ctx, lazy, nil)", func() ([]int, error) {
+			_, err := testkit.Try(t, "AwaitAll(ctx, lazy, nil)", func() ([]int, error) {
 				return async.AwaitAll(context.Background(), lazy, nil)
-			}).returned(t, "AwaitAll(ctx, lazy, nil)")
+			}).Returned(t, "AwaitAll(ctx, lazy, nil)")
 			wantNilDeferredError(t, "AwaitAll", 1, err)
 			checkState(t, lazy, core.New)
 			if ran.Load() {
@@ -447,44 +371,44 @@ func TestMisuse(t *testing.T) {
 				_, err := async.AwaitAll(ctx, self)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
 			}
-			wantCycle(t, "AwaitAll(own ctx, self)", got)
+			testkit.WantCycle(t, "AwaitAll(own ctx, self)", got)
 		}},
 		{"AwaitAll/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := async.AwaitAll(ctx, ancestor)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
 			}
-			wantCycle(t, "AwaitAll(child ctx, parent)", got)
+			testkit.WantCycle(t, "AwaitAll(child ctx, parent)", got)
 		}},
 		{"AwaitAll/done ctx", "*core.CancellationError carrying context.Cause(ctx); lazy deferreds not started", func(t *testing.T) {
 			lazy, _ := lazyDeferred(t, 1)
-			cause := newErr("gave up")
-			_, err := try(t, "AwaitAll(done ctx, lazy)", func() ([]int, error) {
-				return async.AwaitAll(doneCtx(cause), lazy)
-			}).returned(t, "AwaitAll(done ctx, lazy)")
-			wantCancellation(t, "AwaitAll(done ctx, lazy)", err, cause)
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "AwaitAll(done ctx, lazy)", func() ([]int, error) {
+				return async.AwaitAll(testkit.DoneCtx(cause), lazy)
+			}).Returned(t, "AwaitAll(done ctx, lazy)")
+			testkit.WantCancellation(t, "AwaitAll(done ctx, lazy)", err, cause)
 			checkState(t, lazy, core.New)
 		}},
 		{"AwaitAll/same deferred twice", "allowed: its value twice", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
-			got, err := try(t, "AwaitAll(ctx, d, d)", func() ([]int, error) {
+			got, err := testkit.Try(t, "AwaitAll(ctx, d, d)", func() ([]int, error) {
 				return async.AwaitAll(context.Background(), d, d)
-			}).returned(t, "AwaitAll(ctx, d, d)")
+			}).Returned(t, "AwaitAll(ctx, d, d)")
 			if !slices.Equal(got, []int{1, 1}) || err != nil {
 				t.Errorf("AwaitAll(ctx, d, d) = %v, %v; want [1 1], nil", got, err)
 			}
 		}},
 		{"AwaitAny/no deferreds", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				_, err := try(t, "AwaitAny(ctx)", func() (int, error) { return async.AwaitAny[int](ctx) }).returned(t, "AwaitAny(ctx)")
+				_, err := testkit.Try(t, "AwaitAny(ctx)", func() (int, error) { return async.AwaitAny[int](ctx) }).Returned(t, "AwaitAny(ctx)")
 				if !errors.Is(err, async.ErrNothingToAwait) {
 					t.Errorf("AwaitAny(%v) = %v, want ErrNothingToAwait", ctx, err)
 				}
@@ -492,9 +416,9 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"AwaitAny/nil deferred", `an error "async: AwaitAny: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
 			lazy, ran := lazyDeferred(t, 1)
-			_, err := try(t, "AwaitAny(ctx, nil, lazy)", func() (int, error) {
+			_, err := testkit.Try(t, "AwaitAny(ctx, nil, lazy)", func() (int, error) {
 				return async.AwaitAny(context.Background(), nil, lazy)
-			}).returned(t, "AwaitAny(ctx, nil, lazy)")
+			}).Returned(t, "AwaitAny(ctx, nil, lazy)")
 			wantNilDeferredError(t, "AwaitAny", 0, err)
 			checkState(t, lazy, core.New)
 			if ran.Load() {
@@ -506,33 +430,33 @@ func TestMisuse(t *testing.T) {
 				_, err := async.AwaitAny(ctx, self)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
 			}
-			wantCycle(t, "AwaitAny(own ctx, self)", got)
+			testkit.WantCycle(t, "AwaitAny(own ctx, self)", got)
 		}},
 		{"AwaitAny/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := async.AwaitAny(ctx, ancestor)
 				return err
 			})
-			got, err := try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).returned(t, "Await(ctx)")
+			got, err := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if err != nil {
 				t.Fatalf("Await(ctx) = %v, want the deferred's value", err)
 			}
-			wantCycle(t, "AwaitAny(child ctx, parent)", got)
+			testkit.WantCycle(t, "AwaitAny(child ctx, parent)", got)
 		}},
 		{"AwaitAny/nil ctx", "as context.Background(): the winner's value", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
-			v, err := try(t, "AwaitAny(nil, d)", func() (int, error) { return async.AwaitAny(nil, d) }).returned(t, "AwaitAny(nil, d)")
+			v, err := testkit.Try(t, "AwaitAny(nil, d)", func() (int, error) { return async.AwaitAny(nil, d) }).Returned(t, "AwaitAny(nil, d)")
 			if v != 1 || err != nil {
 				t.Errorf("AwaitAny(nil, d) = %v, %v; want 1, nil", v, err)
 			}
 		}},
 		{"Race/no bodies", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				_, err := try(t, "Race(ctx)", func() (int, error) { return async.Race[int](ctx) }).returned(t, "Race(ctx)")
+				_, err := testkit.Try(t, "Race(ctx)", func() (int, error) { return async.Race[int](ctx) }).Returned(t, "Race(ctx)")
 				if !errors.Is(err, async.ErrNothingToAwait) {
 					t.Errorf("Race(%v) = %v, want ErrNothingToAwait", ctx, err)
 				}
@@ -541,26 +465,26 @@ func TestMisuse(t *testing.T) {
 		{"Race/nil body", `panic "async: …", before any body starts`, func(t *testing.T) {
 			var ran atomic.Bool
 			body := func(context.Context) (int, error) { ran.Store(true); return 1, nil }
-			try(t, "Race(ctx, body, nil)", func() (int, error) {
+			testkit.Try(t, "Race(ctx, body, nil)", func() (int, error) {
 				return async.Race(context.Background(), body, nil)
-			}).wantPanic(t, "Race(ctx, body, nil)", "async: ")
+			}).WantPanic(t, "Race(ctx, body, nil)", "async: ")
 			if ran.Load() {
 				t.Error("a body ran, want none started")
 			}
 		}},
 		{"Race/nil ctx", "as context.Background(): the winner's value (undocumented)", func(t *testing.T) {
-			v, err := try(t, "Race(nil, body)", func() (int, error) {
+			v, err := testkit.Try(t, "Race(nil, body)", func() (int, error) {
 				return async.Race(nil, func(context.Context) (int, error) { return 1, nil })
-			}).returned(t, "Race(nil, body)")
+			}).Returned(t, "Race(nil, body)")
 			if v != 1 || err != nil {
 				t.Errorf("Race(nil, body) = %v, %v; want 1, nil", v, err)
 			}
 		}},
 		{"AwaitResult/nil ctx", "as context.Background(): Ok with the value", func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
-			r, _ := try(t, "AwaitResult(nil, d)", func() (int, error) {
+			r, _ := testkit.Try(t, "AwaitResult(nil, d)", func() (int, error) {
 				return async.AwaitResult(nil, d).Get()
-			}).returned(t, "AwaitResult(nil, d)")
+			}).Returned(t, "AwaitResult(nil, d)")
 			if r != 1 {
 				t.Errorf("AwaitResult(nil, d) = %v, want Ok(1)", r)
 			}
@@ -576,49 +500,49 @@ func TestMisuse(t *testing.T) {
 				"ForEachSeq": func() { _ = async.ForEachSeq(ctx, seq, nil) },
 			}
 			for name, call := range calls {
-				try(t, name, func() (int, error) { call(); return 0, nil }).wantPanic(t, name+" with a nil f", "async: ")
+				testkit.Try(t, name, func() (int, error) { call(); return 0, nil }).WantPanic(t, name+" with a nil f", "async: ")
 			}
 		}},
 		{"MapSeq/nil seq", `panic "async: …" (MapSeq, ForEachSeq; undocumented)`, func(t *testing.T) {
 			ctx := context.Background()
 			var seq iter.Seq[int]
-			try(t, "MapSeq", func() ([]int, error) {
+			testkit.Try(t, "MapSeq", func() ([]int, error) {
 				return async.MapSeq(ctx, seq, double)
-			}).wantPanic(t, "MapSeq with a nil seq", "async: ")
-			try(t, "ForEachSeq", func() (int, error) {
+			}).WantPanic(t, "MapSeq with a nil seq", "async: ")
+			testkit.Try(t, "ForEachSeq", func() (int, error) {
 				return 0, async.ForEachSeq(ctx, seq, func(context.Context, int) error { return nil })
-			}).wantPanic(t, "ForEachSeq with a nil seq", "async: ")
+			}).WantPanic(t, "ForEachSeq with a nil seq", "async: ")
 		}},
 		{"Map/nil slice", "an empty slice, at once; f is never called", func(t *testing.T) {
 			var called atomic.Bool
-			got, err := try(t, "Map(ctx, nil, f)", func() ([]int, error) {
+			got, err := testkit.Try(t, "Map(ctx, nil, f)", func() ([]int, error) {
 				return async.Map(context.Background(), nil, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
-			}).returned(t, "Map(ctx, nil, f)")
+			}).Returned(t, "Map(ctx, nil, f)")
 			if len(got) != 0 || err != nil || called.Load() {
 				t.Errorf("Map(ctx, nil, f) = %v, %v (f called: %v); want [], nil (f not called)", got, err, called.Load())
 			}
 		}},
 		{"Map/nil ctx", "as context.Background() (undocumented)", func(t *testing.T) {
-			got, err := try(t, "Map(nil, in, f)", func() ([]int, error) { return async.Map(nil, []int{1, 2}, double) }).returned(t, "Map(nil, in, f)")
+			got, err := testkit.Try(t, "Map(nil, in, f)", func() ([]int, error) { return async.Map(nil, []int{1, 2}, double) }).Returned(t, "Map(nil, in, f)")
 			if !slices.Equal(got, []int{2, 4}) || err != nil {
 				t.Errorf("Map(nil, in, f) = %v, %v; want [2 4], nil", got, err)
 			}
 		}},
 		{"Map/done ctx", "*core.CancellationError carrying the cause; f is never called", func(t *testing.T) {
 			var called atomic.Bool
-			cause := newErr("gave up")
-			_, err := try(t, "Map(done ctx, in, f)", func() ([]int, error) {
-				return async.Map(doneCtx(cause), []int{1, 2}, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
-			}).returned(t, "Map(done ctx, in, f)")
-			wantCancellation(t, "Map(done ctx, in, f)", err, cause)
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "Map(done ctx, in, f)", func() ([]int, error) {
+				return async.Map(testkit.DoneCtx(cause), []int{1, 2}, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
+			}).Returned(t, "Map(done ctx, in, f)")
+			testkit.WantCancellation(t, "Map(done ctx, in, f)", err, cause)
 			if called.Load() {
 				t.Error("f was called, want never")
 			}
 		}},
 		{"Map/f panics", "a *core.PanicError; the process goes on", func(t *testing.T) {
-			_, err := try(t, "Map(ctx, in, f)", func() ([]int, error) {
+			_, err := testkit.Try(t, "Map(ctx, in, f)", func() ([]int, error) {
 				return async.Map(context.Background(), []int{1}, func(context.Context, int) (int, error) { panic("boom") })
-			}).returned(t, "Map(ctx, in, f)")
+			}).Returned(t, "Map(ctx, in, f)")
 			var pe *core.PanicError
 			if !errors.As(err, &pe) || pe.Value != "boom" {
 				t.Errorf("Map(ctx, in, f) = %v, want a *core.PanicError with value boom", err)
@@ -632,25 +556,25 @@ func TestMisuse(t *testing.T) {
 			}
 			for _, limit := range []int{0, -1} {
 				what := fmt.Sprintf("Map(ctx, %d items, f, Limit(%d))", n, limit)
-				got, err := try(t, what, func() ([]int, error) {
+				got, err := testkit.Try(t, what, func() ([]int, error) {
 					return async.Map(context.Background(), in, allAtOnce(t, n), async.Limit(limit))
-				}).returned(t, what)
+				}).Returned(t, what)
 				if !slices.Equal(got, in) || err != nil {
 					t.Errorf("%s = %v, %v; want %v, nil", what, got, err, in)
 				}
 				what = fmt.Sprintf("MapSeq(ctx, %d items, f, Limit(%d))", n, limit)
-				got, err = try(t, what, func() ([]int, error) {
+				got, err = testkit.Try(t, what, func() ([]int, error) {
 					return async.MapSeq(context.Background(), slices.Values(in), allAtOnce(t, n), async.Limit(limit))
-				}).returned(t, what)
+				}).Returned(t, what)
 				if !slices.Equal(got, in) || err != nil {
 					t.Errorf("%s = %v, %v; want %v, nil", what, got, err, in)
 				}
 			}
 		}},
 		{"Limit/nil MapOption", "ignored (undocumented)", func(t *testing.T) {
-			got, err := try(t, "Map(ctx, in, f, nil)", func() ([]int, error) {
+			got, err := testkit.Try(t, "Map(ctx, in, f, nil)", func() ([]int, error) {
 				return async.Map(context.Background(), []int{1, 2}, double, nil, async.Limit(1), nil)
-			}).returned(t, "Map(ctx, in, f, nil)")
+			}).Returned(t, "Map(ctx, in, f, nil)")
 			if !slices.Equal(got, []int{2, 4}) || err != nil {
 				t.Errorf("Map(ctx, in, f, nil) = %v, %v; want [2 4], nil", got, err)
 			}

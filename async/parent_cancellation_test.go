@@ -7,6 +7,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file ports kotlinx's ParentCancellationTest
@@ -92,7 +93,7 @@ func TestParentCancellation(t *testing.T) {
 	for _, k := range childKinds {
 		t.Run(k.name+"/failure", func(t *testing.T) {
 			t.Parallel()
-			testParentCancellation(t, k, newErr("grandchild"))
+			testParentCancellation(t, k, testkit.NewErr("grandchild"))
 		})
 		t.Run(k.name+"/cancellation", func(t *testing.T) {
 			t.Parallel()
@@ -105,23 +106,23 @@ func TestParentCancellation(t *testing.T) {
 // testParentCancellation runs the scenario of ParentCancellationTest for one
 // child kind, with a grandchild that returns throw.
 func testParentCancellation(t *testing.T, k childKind, throw error) {
-	rec := &recorder{}
+	rec := &testkit.Recorder{}
 	fail := func(ctx context.Context) {
-		grand := &recorder{}
-		gc := core.Launch(core.WithExceptionHandler(ctx, grand.handle), func(context.Context) error { return throw })
+		grand := &testkit.Recorder{}
+		gc := core.Launch(core.WithExceptionHandler(ctx, grand.Handle), func(context.Context) error { return throw })
 		if err := gc.Join(context.Background()); err != nil {
 			t.Errorf("grandchild Join = %v, want nil", err)
 		}
 		if k.unhandled {
-			grand.expectOne(t, throw)
+			grand.ExpectOne(t, throw)
 		} else {
-			grand.expectNone(t)
+			grand.ExpectNone(t)
 		}
 	}
 	var parent async.CompletableDeferred[struct{}]
 	scopeErr := func() error {
 		_, err := call(t, "Scope", func() (struct{}, error) {
-			return struct{}{}, core.Scope(rec.ctx(), func(ctx context.Context) error {
+			return struct{}{}, core.Scope(rec.Ctx(), func(ctx context.Context) error {
 				parent = async.NewCompletableDeferred[struct{}](ctx)
 				err := k.run(parent.Context(), fail)
 				switch {
@@ -143,7 +144,7 @@ func testParentCancellation(t *testing.T, k childKind, throw error) {
 	}()
 	checkState(t, parent, core.Cancelled)
 	if k.parentActive {
-		wantCancellation(t, "parent's Cause()", parent.Cause(), nil)
+		testkit.WantCancellation(t, "parent's Cause()", parent.Cause(), nil)
 		if scopeErr != nil {
 			t.Errorf("Scope around the parent = %v, want nil", scopeErr)
 		}
@@ -152,7 +153,7 @@ func testParentCancellation(t *testing.T, k childKind, throw error) {
 		// The parent's failure climbs to the scope around it.
 		wantFailure(t, "Scope around the parent", scopeErr, throw)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestParentCancellation_RootCompletableDeferred checks the case that API
@@ -163,14 +164,14 @@ func testParentCancellation(t *testing.T, k childKind, throw error) {
 // CompletableDeferred handles it, and nothing is reported).
 func TestParentCancellation_RootCompletableDeferred(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	parent := async.NewCompletableDeferred[struct{}](rec.ctx())
-	failure := newErr("child")
+	rec := &testkit.Recorder{}
+	parent := async.NewCompletableDeferred[struct{}](rec.Ctx())
+	failure := testkit.NewErr("child")
 	child := core.Launch(parent.Context(), func(context.Context) error { return failure })
 	if _, err := call(t, "Join", func() (struct{}, error) { return struct{}{}, child.Join(context.Background()) }); err != nil {
 		t.Fatalf("Join = %v, want nil", err)
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 	_, err := call(t, "Await", func() (struct{}, error) { return parent.Await(context.Background()) })
 	if !errors.Is(err, failure) {
 		t.Errorf("parent's Await = %v, want %v", err, failure)

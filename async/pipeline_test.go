@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file tests the pipelines of issue 3: Map, ForEach, MapSeq and
@@ -61,7 +62,7 @@ func TestMap_Ordered(t *testing.T) {
 			close(ended[n])
 			got, err := call(t, m.name, func() ([]int, error) {
 				return m.run(context.Background(), count(n), func(ctx context.Context, i int) (int, error) {
-					hold(t, ended[i+1])
+					testkit.Hold(t, ended[i+1])
 					close(ended[i])
 					return i * i, nil
 				}, async.Limit(0))
@@ -130,7 +131,7 @@ func TestMap_Limit(t *testing.T) {
 						if now == int32(tt.want) {
 							once.Do(func() { close(reached) })
 						}
-						hold(t, reached)
+						testkit.Hold(t, reached)
 						return i, nil
 					}, tt.opts...)
 				})
@@ -157,7 +158,7 @@ func TestMap_FailureStopsTheRest(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			const limit, failAt = 3, 5
-			failure := newErr("item 5")
+			failure := testkit.NewErr("item 5")
 			outer := core.NewJob(nil)
 			defer outer.Cancel(nil)
 			var mu sync.Mutex
@@ -179,7 +180,7 @@ func TestMap_FailureStopsTheRest(t *testing.T) {
 						causes[i] = context.Cause(ctx)
 						return 0, ctx.Err()
 					}
-					hold(t, holdersRun)
+					testkit.Hold(t, holdersRun)
 					if i == failAt {
 						return 0, failure
 					}
@@ -239,7 +240,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 	for _, m := range mappers {
 		t.Run(m.name+"/at the call", func(t *testing.T) {
 			t.Parallel()
-			why := newErr("gave up")
+			why := testkit.NewErr("gave up")
 			ctx, stop := context.WithCancelCause(context.Background())
 			stop(why)
 			var calls atomic.Int32
@@ -252,14 +253,14 @@ func TestMap_CtxCancelled(t *testing.T) {
 			if got != nil {
 				t.Errorf("%s(done ctx) = %v, want nil", m.name, got)
 			}
-			wantCancellation(t, m.name+"(done ctx)", err, why)
+			testkit.WantCancellation(t, m.name+"(done ctx)", err, why)
 			if n := calls.Load(); n != 0 {
 				t.Errorf("%d calls made with a done ctx, want 0", n)
 			}
 		})
 		t.Run(m.name+"/while running", func(t *testing.T) {
 			t.Parallel()
-			why := newErr("gave up")
+			why := testkit.NewErr("gave up")
 			parent := core.NewJob(nil)
 			ctx, stop := context.WithCancelCause(parent.Context())
 			defer parent.Cancel(nil)
@@ -275,10 +276,10 @@ func TestMap_CtxCancelled(t *testing.T) {
 					return 0, ctx.Err()
 				}, async.Limit(4))
 			})
-			waitChan(t, started, "a call to start")
+			testkit.WaitChan(t, started, "a call to start")
 			stop(why)
 			_, err := recv(t, res, m.name)
-			wantCancellation(t, m.name, err, why)
+			testkit.WantCancellation(t, m.name, err, why)
 			if n := running.Load(); n != 0 {
 				t.Errorf("%d calls still running when %s returned", n, m.name)
 			}
@@ -288,7 +289,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 			t.Parallel()
 			// With Limit(1), call 0 cancels the caller's job and returns
 			// normally: no call may start after it.
-			why := newErr("call 0 gave up")
+			why := testkit.NewErr("call 0 gave up")
 			parent := core.NewJob(nil)
 			var calls atomic.Int32
 			_, err := call(t, m.name, func() ([]int, error) {
@@ -298,7 +299,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 					return i, nil
 				}, async.Limit(1))
 			})
-			wantCancellation(t, m.name, err, why)
+			testkit.WantCancellation(t, m.name, err, why)
 			if n := calls.Load(); n != 1 {
 				t.Errorf("%d calls made, want 1: none after the cancellation", n)
 			}
@@ -316,10 +317,10 @@ func TestMap_CtxCancelled(t *testing.T) {
 					return 0, ctx.Err()
 				}, async.Limit(0))
 			})
-			waitChan(t, started, "a call to start")
+			testkit.WaitChan(t, started, "a call to start")
 			parent.Cancel(nil)
 			_, err := recv(t, res, m.name)
-			wantCancellation(t, m.name, err, nil)
+			testkit.WantCancellation(t, m.name, err, nil)
 			waitDone(t, parent)
 		})
 	}
@@ -349,7 +350,7 @@ func TestMap_CallReturnsCancellation(t *testing.T) {
 								close(three)
 								return 0, ret
 							case i == 0 && limit != 1:
-								hold(t, three)
+								testkit.Hold(t, three)
 							}
 							return i + 100, nil
 						}, async.Limit(limit))
@@ -386,14 +387,14 @@ func TestMap_WaitsForChildren(t *testing.T) {
 							break
 						}
 					}
-					core.Launch(ctx, func(context.Context) error { hold(t, release); return nil })
+					core.Launch(ctx, func(context.Context) error { testkit.Hold(t, release); return nil })
 					launched.Done()
 					return i, nil
 				}, async.Limit(0))
 			})
 			allLaunched := make(chan struct{})
 			go func() { launched.Wait(); close(allLaunched) }() // ends once the three calls launched
-			waitChan(t, allLaunched, "the calls to launch their children")
+			testkit.WaitChan(t, allLaunched, "the calls to launch their children")
 			if returned(res) {
 				t.Errorf("%s returned while jobs launched by its calls were running", m.name)
 			}
@@ -479,7 +480,7 @@ func TestForEach(t *testing.T) {
 					t.Errorf("item %d seen %d times, want 1", i, c)
 				}
 			}
-			failure := newErr("for each")
+			failure := testkit.NewErr("for each")
 			_, err = call(t, fe.name, func() (struct{}, error) {
 				return struct{}{}, fe.run(context.Background(), count(n), func(_ context.Context, i int) error {
 					if i == 7 {
@@ -531,7 +532,7 @@ func TestMapSeq_StopsReadingAfterFailure(t *testing.T) {
 	for _, limit := range []int{1, 4, 0} {
 		t.Run(fmt.Sprintf("Limit(%d)", limit), func(t *testing.T) {
 			t.Parallel()
-			failure := newErr("item 5")
+			failure := testkit.NewErr("item 5")
 			var s naturals
 			_, err := call(t, "MapSeq", func() ([]int, error) {
 				return async.MapSeq(context.Background(), s.seq, func(_ context.Context, i int) (int, error) {
@@ -559,7 +560,7 @@ func TestMapSeq_StopsReadingAfterFailure(t *testing.T) {
 // returns false for it even though the limit would let a call start.
 func TestMapSeq_StopsReadingWhenCancelled(t *testing.T) {
 	t.Parallel()
-	failure := newErr("item 0")
+	failure := testkit.NewErr("item 0")
 	secondRuns := make(chan struct{})
 	sawCancel := make(chan struct{})
 	var afterCancel []bool // what yield returned for the items after sawCancel
@@ -567,7 +568,7 @@ func TestMapSeq_StopsReadingWhenCancelled(t *testing.T) {
 		if !yield(0) || !yield(1) {
 			return
 		}
-		hold(t, sawCancel)
+		testkit.Hold(t, sawCancel)
 		for i := 2; i < 10; i++ {
 			more := yield(i)
 			afterCancel = append(afterCancel, more)
@@ -580,7 +581,7 @@ func TestMapSeq_StopsReadingWhenCancelled(t *testing.T) {
 		return async.MapSeq(context.Background(), seq, func(ctx context.Context, i int) (int, error) {
 			switch i {
 			case 0:
-				hold(t, secondRuns) // fail once call 1 runs, so that it is cancelled
+				testkit.Hold(t, secondRuns) // fail once call 1 runs, so that it is cancelled
 				return 0, failure
 			case 1:
 				close(secondRuns)
@@ -609,7 +610,7 @@ func TestMapSeq_Lazy(t *testing.T) {
 		if !yield(0) {
 			return
 		}
-		hold(t, firstCalled)
+		testkit.Hold(t, firstCalled)
 		yield(1)
 	}
 	got, err := call(t, "MapSeq", func() ([]int, error) {

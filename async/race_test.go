@@ -10,6 +10,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // This file tests AwaitAny and Race (issue 3; no kotlinx test to port): the
@@ -32,7 +33,7 @@ func slowLoser[T any](t *testing.T, started, cancelled, release chan struct{}, e
 		close(started)
 		<-ctx.Done()
 		close(cancelled)
-		hold(t, release)
+		testkit.Hold(t, release)
 		ended.Store(true)
 		var zero T
 		return zero, ctx.Err()
@@ -45,23 +46,23 @@ func slowLoser[T any](t *testing.T, started, cancelled, release chan struct{}, e
 // win.
 func TestAwaitAny_FirstSuccessWins(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	sup := core.NewSupervisorJob(rec.ctx()) // failures do not spread
+	rec := &testkit.Recorder{}
+	sup := core.NewSupervisorJob(rec.Ctx()) // failures do not spread
 	defer sup.Cancel(nil)
 	started, cancelled, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var loserEnded atomic.Bool
 	loser := async.Async(sup.Context(), slowLoser[string](t, started, cancelled, release, &loserEnded))
-	failing := async.Async(sup.Context(), func(context.Context) (string, error) { return "", newErr("fails") })
+	failing := async.Async(sup.Context(), func(context.Context) (string, error) { return "", testkit.NewErr("fails") })
 	gone := async.NewCompletableDeferred[string](sup.Context())
 	gone.Cancel(nil)
-	waitChan(t, started, "loser to start")
+	testkit.WaitChan(t, started, "loser to start")
 	waitDone(t, failing)
 	winner := async.NewCompletableDeferred[string](sup.Context())
 	res := goCall(func() (string, error) {
 		return async.AwaitAny(context.Background(), loser, failing, gone, winner)
 	})
 	winner.Complete("won")
-	waitChan(t, cancelled, "loser to be cancelled")
+	testkit.WaitChan(t, cancelled, "loser to be cancelled")
 	if returned(res) {
 		t.Fatalf("AwaitAny returned before the cancelled loser ended")
 	}
@@ -79,9 +80,9 @@ func TestAwaitAny_FirstSuccessWins(t *testing.T) {
 		}
 	}
 	_, err = loser.GetCompleted()
-	wantCancellation(t, "loser's GetCompleted()", err, nil)
+	testkit.WantCancellation(t, "loser's GetCompleted()", err, nil)
 	checkState(t, sup, core.Active)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestAwaitAny_AllFail checks that when no deferred completes normally,
@@ -89,8 +90,8 @@ func TestAwaitAny_FirstSuccessWins(t *testing.T) {
 // included), in which errors.Is finds each.
 func TestAwaitAny_AllFail(t *testing.T) {
 	t.Parallel()
-	f1, f2 := newErr("one"), newErr("two")
-	why := newErr("why cancelled")
+	f1, f2 := testkit.NewErr("one"), testkit.NewErr("two")
+	why := testkit.NewErr("why cancelled")
 	d1 := async.NewCompletableDeferred[int](nil)
 	d2 := async.Async(context.Background(), func(ctx context.Context) (int, error) {
 		<-d1.Done()
@@ -131,7 +132,7 @@ func TestAwaitAny_NothingToAwait(t *testing.T) {
 // leaves the deferreds alone (neither started, nor cancelled).
 func TestAwaitAny_CtxDone(t *testing.T) {
 	t.Parallel()
-	why := newErr("gave up")
+	why := testkit.NewErr("gave up")
 	ctx, stop := context.WithCancelCause(context.Background())
 	lazy, runs := lazyCounter(context.Background())
 	defer lazy.Cancel(nil)
@@ -140,11 +141,11 @@ func TestAwaitAny_CtxDone(t *testing.T) {
 	res := goCall(func() (int, error) { return async.AwaitAny(ctx, pending) })
 	stop(why)
 	_, err := recv(t, res, "AwaitAny")
-	wantCancellation(t, "AwaitAny(cancelled ctx)", err, why)
+	testkit.WantCancellation(t, "AwaitAny(cancelled ctx)", err, why)
 	checkState(t, pending, core.Active)
 
 	_, err = async.AwaitAny(ctx, lazy, pending)
-	wantCancellation(t, "AwaitAny(done ctx)", err, why)
+	testkit.WantCancellation(t, "AwaitAny(done ctx)", err, why)
 	checkState(t, lazy, core.New)
 	checkState(t, pending, core.Active)
 	if n := runs.Load(); n != 0 {
@@ -219,8 +220,8 @@ func (b *bodyJobs) allComplete(t *testing.T, n int) {
 // caller's job, which they neither cancel nor report to.
 func TestRace_FirstSuccessWins(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	outer := core.NewJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	outer := core.NewJob(rec.Ctx())
 	defer outer.Cancel(nil)
 	started, cancelled, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var loserEnded atomic.Bool
@@ -236,17 +237,17 @@ func TestRace_FirstSuccessWins(t *testing.T) {
 			func(ctx context.Context) (string, error) {
 				jobs.add(ctx)
 				close(failed)
-				return "", newErr("fails")
+				return "", testkit.NewErr("fails")
 			},
 			func(ctx context.Context) (string, error) {
 				jobs.add(ctx)
-				hold(t, started) // win once the others run
-				hold(t, failed)
+				testkit.Hold(t, started) // win once the others run
+				testkit.Hold(t, failed)
 				return "won", nil
 			},
 		)
 	})
-	waitChan(t, cancelled, "loser to be cancelled")
+	testkit.WaitChan(t, cancelled, "loser to be cancelled")
 	if returned(res) {
 		t.Fatalf("Race returned before the cancelled loser ended")
 	}
@@ -260,7 +261,7 @@ func TestRace_FirstSuccessWins(t *testing.T) {
 	}
 	jobs.allComplete(t, 3)
 	checkState(t, outer, core.Active)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRace_FailureDoesNotCancelOthers checks that a failing body leaves the
@@ -273,7 +274,7 @@ func TestRace_FailureDoesNotCancelOthers(t *testing.T) {
 		return async.Race(context.Background(),
 			func(ctx context.Context) (int, error) {
 				failedJob <- core.JobOf(ctx)
-				return 0, newErr("fails")
+				return 0, testkit.NewErr("fails")
 			},
 			func(ctx context.Context) (int, error) {
 				<-(<-failedJob).Done()
@@ -295,11 +296,11 @@ func TestRace_FailureDoesNotCancelOthers(t *testing.T) {
 // cancelled and nothing is reported.
 func TestRace_AllFail(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	outer := core.NewJob(rec.ctx())
+	rec := &testkit.Recorder{}
+	outer := core.NewJob(rec.Ctx())
 	defer outer.Cancel(nil)
-	f1 := newErr("one")
-	why := newErr("gave up")
+	f1 := testkit.NewErr("one")
+	why := testkit.NewErr("gave up")
 	var jobs bodyJobs
 	v, err := call(t, "Race", func() (int, error) {
 		return async.Race(outer.Context(),
@@ -326,7 +327,7 @@ func TestRace_AllFail(t *testing.T) {
 	}
 	jobs.allComplete(t, 3)
 	checkState(t, outer, core.Active)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRace_NoBodies checks that Race without bodies is ErrNothingToAwait.
@@ -352,14 +353,14 @@ func TestRace_CtxDone(t *testing.T) {
 	t.Parallel()
 	t.Run("at the call", func(t *testing.T) {
 		t.Parallel()
-		why := newErr("gave up")
+		why := testkit.NewErr("gave up")
 		ctx, stop := context.WithCancelCause(context.Background())
 		stop(why)
 		var ran atomic.Bool
 		_, err := call(t, "Race", func() (int, error) {
 			return async.Race(ctx, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
 		})
-		wantCancellation(t, "Race(done ctx)", err, why)
+		testkit.WantCancellation(t, "Race(done ctx)", err, why)
 		if ran.Load() {
 			t.Errorf("a body ran with a done ctx")
 		}
@@ -374,7 +375,7 @@ func TestRace_CtxDone(t *testing.T) {
 	for _, c := range cancellers {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			why := newErr("gave up")
+			why := testkit.NewErr("gave up")
 			parent := core.NewJob(nil)
 			defer parent.Cancel(nil)
 			ctx, stop := context.WithCancelCause(parent.Context())
@@ -391,10 +392,10 @@ func TestRace_CtxDone(t *testing.T) {
 				return 0, ctx.Err()
 			}
 			res := goCall(func() (int, error) { return async.Race(ctx, body, body) })
-			waitChan(t, allRunning, "both bodies to run")
+			testkit.WaitChan(t, allRunning, "both bodies to run")
 			c.cancel(stop, parent, why)
 			_, err := recv(t, res, "Race")
-			wantCancellation(t, "Race", err, why)
+			testkit.WantCancellation(t, "Race", err, why)
 			jobs.allComplete(t, 2)
 		})
 	}

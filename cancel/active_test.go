@@ -7,6 +7,7 @@ import (
 
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // scopeKey is the key of a value added on top of a job's context: the Go
@@ -31,7 +32,7 @@ func extensionContexts(j core.Job) map[string]context.Context {
 func TestEnsureActiveOnActiveJob(t *testing.T) {
 	t.Parallel()
 	job := core.NewJob(nil)
-	cleanupJob(t, job)
+	testkit.CleanupJob(t, job)
 	checked := make(chan error, 3)
 	child := core.Launch(job.Context(), func(ctx context.Context) error {
 		checked <- cancel.EnsureActive(ctx)
@@ -43,7 +44,7 @@ func TestEnsureActiveOnActiveJob(t *testing.T) {
 		return ctx.Err()
 	})
 	for range 3 {
-		if err := recv(t, checked, "the child's checks"); err != nil {
+		if err := testkit.WaitChan(t, checked, "the child's checks"); err != nil {
 			t.Errorf("EnsureActive inside an active child = %v, want nil", err)
 		}
 	}
@@ -82,7 +83,7 @@ func TestEnsureActiveOnCompletedJob(t *testing.T) {
 		checked <- cancel.EnsureActive(ctx)
 		return nil
 	})
-	if err := recv(t, checked, "the child's check"); err != nil {
+	if err := testkit.WaitChan(t, checked, "the child's check"); err != nil {
 		t.Errorf("EnsureActive inside an active child = %v, want nil", err)
 	}
 	job.Complete()
@@ -103,15 +104,15 @@ func TestEnsureActiveOnCompletedJob(t *testing.T) {
 // is the failure.
 func TestEnsureActiveOnFailedJob(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	job := core.NewJob(rec.ctx())
-	errBoom := newErr("boom")
+	rec := testkit.NewRecorder()
+	job := core.NewJob(rec.Ctx())
+	errBoom := testkit.NewErr("boom")
 	checked := make(chan error, 1)
 	core.Launch(job.Context(), func(ctx context.Context) error {
 		checked <- cancel.EnsureActive(ctx)
 		return errBoom
 	})
-	if err := recv(t, checked, "the child's check"); err != nil {
+	if err := testkit.WaitChan(t, checked, "the child's check"); err != nil {
 		t.Errorf("EnsureActive inside an active child = %v, want nil", err)
 	}
 	join(t, job) // the child's failure cancelled the job, which had nothing else to wait for
@@ -122,7 +123,7 @@ func TestEnsureActiveOnFailedJob(t *testing.T) {
 		}
 	}
 	// The child had no handling parent: its failure was reported once.
-	if errs := rec.get(); len(errs) != 1 || !errors.Is(errs[0], errBoom) {
+	if errs := rec.Errors(); len(errs) != 1 || !errors.Is(errs[0], errBoom) {
 		t.Errorf("exception handler got %v, want exactly %v", errs, errBoom)
 	}
 }
@@ -152,7 +153,7 @@ func TestEnsureActiveWithoutJob(t *testing.T) {
 // waiting call of jobtree does (core's rule 11).
 func TestEnsureActiveOnDoneContext(t *testing.T) {
 	t.Parallel()
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	withCause, stopCause := context.WithCancelCause(context.Background())
 	stopCause(errQuit)
 	plain, stop := context.WithCancel(context.Background())
@@ -211,7 +212,7 @@ func TestEnsureActiveReturnsTheJobsCancellation(t *testing.T) {
 	if err := cancel.EnsureActive(job.Context()); !errors.As(err, &got) || got != ce {
 		t.Errorf("EnsureActive(job.Context()) = %v, want the job's cause %v itself", err, ce)
 	}
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	other := core.NewJob(nil)
 	other.Cancel(errQuit)
 	if err := cancel.EnsureActive(other.Context()); !errors.Is(err, errQuit) {
@@ -225,7 +226,7 @@ func TestEnsureActiveReturnsTheJobsCancellation(t *testing.T) {
 func TestEnsureActiveSeesTheJobBeforeTheDerivedContext(t *testing.T) {
 	t.Parallel()
 	job := core.NewJob(nil)
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	type result struct {
 		err    error
 		active bool
@@ -241,7 +242,7 @@ func TestEnsureActiveSeesTheJobBeforeTheDerivedContext(t *testing.T) {
 	derived, stop := context.WithCancel(context.WithValue(job.Context(), scopeKey{}, 1))
 	defer stop()
 	job.Cancel(errQuit)
-	r := recv(t, got, "the cancelling handler")
+	r := testkit.WaitChan(t, got, "the cancelling handler")
 	if !errors.Is(r.err, errQuit) {
 		t.Errorf("EnsureActive(derived) inside the job's cancelling handler = %v, want a cancellation wrapping %v", r.err, errQuit)
 	}
@@ -273,10 +274,10 @@ func TestEnsureActiveOnLazyJob(t *testing.T) {
 // cancellation, and its job ends cancelled (not failed).
 func TestYieldStopsALoop(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	running := make(chan struct{})
 	iterations := 0
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		for {
 			if err := cancel.Yield(ctx); err != nil {
 				return err
@@ -287,7 +288,7 @@ func TestYieldStopsALoop(t *testing.T) {
 			}
 		}
 	})
-	wait(t, running, "the loop to run")
+	testkit.WaitChan(t, running, "the loop to run")
 	if err := cancel.CancelAndJoin(context.Background(), job); err != nil {
 		t.Fatalf("CancelAndJoin = %v, want nil", err)
 	}
@@ -300,7 +301,7 @@ func TestYieldStopsALoop(t *testing.T) {
 	if iterations < 1 {
 		t.Errorf("iterations = %d, want at least 1", iterations)
 	}
-	if errs := rec.get(); len(errs) != 0 {
+	if errs := rec.Errors(); len(errs) != 0 {
 		t.Errorf("exception handler got %v, want nothing: a cancellation is not reported", errs)
 	}
 }
@@ -318,8 +319,8 @@ func TestCancelAndJoin(t *testing.T) {
 			cleaned = true // written before the job completes
 			return ctx.Err()
 		})
-		wait(t, started, "the body")
-		err := recv(t, goAsync(func() error { return cancel.CancelAndJoin(context.Background(), job) }), "CancelAndJoin")
+		testkit.WaitChan(t, started, "the body")
+		err := testkit.WaitChan(t, goAsync(func() error { return cancel.CancelAndJoin(context.Background(), job) }), "CancelAndJoin")
 		if err != nil {
 			t.Fatalf("CancelAndJoin = %v, want nil", err)
 		}
@@ -337,12 +338,12 @@ func TestCancelAndJoin(t *testing.T) {
 		started := make(chan struct{})
 		job := core.Launch(context.Background(), func(context.Context) error {
 			close(started)
-			hold(t, release) // ignores its cancellation
+			testkit.Hold(t, release) // ignores its cancellation
 			return nil
 		})
 		defer func() { close(release); join(t, job) }()
-		wait(t, started, "the body")
-		errQuit := newErr("quit")
+		testkit.WaitChan(t, started, "the body")
+		errQuit := testkit.NewErr("quit")
 		ctx, stop := context.WithCancelCause(context.Background())
 		stop(errQuit)
 		ce := wantCancellation(t, "CancelAndJoin(done ctx, job)", cancel.CancelAndJoin(ctx, job))
@@ -390,7 +391,7 @@ func TestCancelAndJoin(t *testing.T) {
 		})
 		// Its own ctx is done once it is cancelled: Join reports that at
 		// once instead of waiting for itself.
-		wantCancellation(t, "CancelAndJoin(ctx, own job)", recv(t, got, "CancelAndJoin from inside"))
+		wantCancellation(t, "CancelAndJoin(ctx, own job)", testkit.WaitChan(t, got, "CancelAndJoin from inside"))
 		join(t, job)
 		if got := job.State(); got != core.Cancelled {
 			t.Errorf("job.State() = %v, want Cancelled", got)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // blockingCall is a call that ignores every context: it returns v, err once
@@ -15,7 +16,7 @@ import (
 func blockingCall[T any](t testing.TB, started, release chan struct{}, v T, err error) func() (T, error) {
 	return func() (T, error) {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return v, err
 	}
 }
@@ -50,7 +51,7 @@ func TestRunInterruptibleReturnsTheResult(t *testing.T) {
 	if v != "read" || err != nil {
 		t.Errorf("RunInterruptible = %q, %v; want %q, nil", v, err, "read")
 	}
-	errRead := newErr("read")
+	errRead := testkit.NewErr("read")
 	v, err = cancel.RunInterruptible(context.Background(), func() (string, error) { return "partial", errRead })
 	if v != "partial" || !errors.Is(err, errRead) {
 		t.Errorf("RunInterruptible = %q, %v; want %q, %v (f's result as is)", v, err, "partial", errRead)
@@ -63,24 +64,24 @@ func TestRunInterruptibleReturnsTheResult(t *testing.T) {
 // tracked by a root job that completes when the call returns.
 func TestRunInterruptibleAbandonsTheCall(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	started, release := make(chan struct{}), make(chan struct{})
 	got := make(chan error, 1)
-	errQuit := newErr("quit")
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	errQuit := testkit.NewErr("quit")
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		_, err := cancel.RunInterruptible(ctx, blockingCall(t, started, release, 42, nil))
 		got <- err
 		return err
 	})
-	wait(t, started, "the blocking call")
+	testkit.WaitChan(t, started, "the blocking call")
 	job.Cancel(errQuit)
-	ab := wantAbandoned(t, recv(t, got, "RunInterruptible"), errQuit)
+	ab := wantAbandoned(t, testkit.WaitChan(t, got, "RunInterruptible"), errQuit)
 	join(t, job) // the job completes while the call still blocks
 	if got := job.State(); got != core.Cancelled {
 		t.Errorf("job.State() = %v, want Cancelled (the abandoned call is a cancellation, not a failure)", got)
 	}
 	call := ab.Call
-	cleanupJob(t, call)
+	testkit.CleanupJob(t, call)
 	if !call.IsActive() {
 		t.Errorf("the abandoned call's job is %v, want Active: the call still blocks", call.State())
 	}
@@ -92,7 +93,7 @@ func TestRunInterruptibleAbandonsTheCall(t *testing.T) {
 	if got := call.State(); got != core.Completed {
 		t.Errorf("the abandoned call's job is %v after the call returned nil, want Completed", got)
 	}
-	if errs := rec.get(); len(errs) != 0 {
+	if errs := rec.Errors(); len(errs) != 0 {
 		t.Errorf("exception handler got %v, want nothing", errs)
 	}
 }
@@ -100,7 +101,7 @@ func TestRunInterruptibleAbandonsTheCall(t *testing.T) {
 // What happens to the outcome of an abandoned call.
 func TestRunInterruptibleAbandonedOutcome(t *testing.T) {
 	t.Parallel()
-	errLate := newErr("late")
+	errLate := testkit.NewErr("late")
 	tests := []struct {
 		name       string
 		f          func(ctx context.Context) (int, error)
@@ -116,26 +117,26 @@ func TestRunInterruptibleAbandonedOutcome(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			ctx, stop := context.WithCancel(rec.ctx())
+			rec := testkit.NewRecorder()
+			ctx, stop := context.WithCancel(rec.Ctx())
 			started, release := make(chan struct{}), make(chan struct{})
 			res := goAsync(func() error {
 				_, err := cancel.RunInterruptible(ctx, func() (int, error) {
 					close(started)
-					hold(t, release)
+					testkit.Hold(t, release)
 					return tc.f(ctx)
 				})
 				return err
 			})
-			wait(t, started, "the call")
+			testkit.WaitChan(t, started, "the call")
 			stop()
-			ab := wantAbandoned(t, recv(t, res, "RunInterruptible"), context.Canceled)
+			ab := wantAbandoned(t, testkit.WaitChan(t, res, "RunInterruptible"), context.Canceled)
 			close(release)
 			join(t, ab.Call)
 			if got := ab.Call.State(); got != tc.wantState {
 				t.Errorf("the abandoned call's job is %v, want %v", got, tc.wantState)
 			}
-			errs := rec.get()
+			errs := rec.Errors()
 			switch {
 			case tc.wantReport == nil && len(errs) != 0:
 				t.Errorf("exception handler got %v, want nothing", errs)
@@ -149,7 +150,7 @@ func TestRunInterruptibleAbandonedOutcome(t *testing.T) {
 // A done ctx: f never runs.
 func TestRunInterruptibleDoneContext(t *testing.T) {
 	t.Parallel()
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	ctx, stop := context.WithCancelCause(context.Background())
 	stop(errQuit)
 	ran := false
@@ -174,26 +175,26 @@ func TestRunInterruptibleDoneContext(t *testing.T) {
 // error; nothing crashes and nothing hangs.
 func TestRunInterruptiblePanicAndGoexit(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	_, err := cancel.RunInterruptible(rec.ctx(), func() (int, error) { panic("boom") })
+	rec := testkit.NewRecorder()
+	_, err := cancel.RunInterruptible(rec.Ctx(), func() (int, error) { panic("boom") })
 	var pe *core.PanicError
 	if !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
 		t.Errorf("RunInterruptible with a panicking f = %v, want a *core.PanicError with value %q and a stack", err, "boom")
 	}
-	if errs := rec.get(); len(errs) != 0 {
+	if errs := rec.Errors(); len(errs) != 0 {
 		t.Errorf("exception handler got %v, want nothing: the caller got the panic", errs)
 	}
 	// Goexit cannot be stopped: it also ends the job's goroutine, which
 	// core counts as the job's failure; only the caller's answer is
 	// checked here.
 	res := goAsync(func() error {
-		_, err := cancel.RunInterruptible(newRecorder().ctx(), func() (int, error) {
+		_, err := cancel.RunInterruptible(testkit.NewRecorder().Ctx(), func() (int, error) {
 			runtime.Goexit()
 			return 0, nil
 		})
 		return err
 	})
-	if err := recv(t, res, "RunInterruptible with an f that calls Goexit"); err == nil || core.IsCancellation(err) {
+	if err := testkit.WaitChan(t, res, "RunInterruptible with an f that calls Goexit"); err == nil || core.IsCancellation(err) {
 		t.Errorf("RunInterruptible with an f that calls Goexit = %v, want a failure", err)
 	}
 }

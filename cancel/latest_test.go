@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // result is what a Run call returned.
@@ -45,7 +46,7 @@ func TestLatestZeroValue(t *testing.T) {
 			t.Errorf("Run = %q, %v; want %q, nil", got, err, want)
 		}
 	}
-	errBoom := newErr("boom")
+	errBoom := testkit.NewErr("boom")
 	if _, err := l.Run(context.Background(), func(context.Context) (string, error) { return "", errBoom }); !errors.Is(err, errBoom) {
 		t.Errorf("Run with a failing body = %v, want %v", err, errBoom)
 	}
@@ -66,22 +67,22 @@ func TestLatestSupersedesTheRunningBody(t *testing.T) {
 		firstFinished.Store(true)
 		return 0, ctx.Err()
 	})
-	wait(t, started, "the first body")
+	testkit.WaitChan(t, started, "the first body")
 	secondSawFirstFinished := make(chan bool, 1)
 	second := runAsync(&l, context.Background(), func(context.Context) (int, error) {
 		secondSawFirstFinished <- firstFinished.Load()
 		return 2, nil
 	})
-	if cause := recv(t, firstCause, "the first body's cancellation"); !errors.Is(cause, cancel.ErrSuperseded) {
+	if cause := testkit.WaitChan(t, firstCause, "the first body's cancellation"); !errors.Is(cause, cancel.ErrSuperseded) {
 		t.Errorf("context.Cause in the superseded body = %v, want an error wrapping cancel.ErrSuperseded", cause)
 	}
-	r1 := recv(t, first, "the first Run")
+	r1 := testkit.WaitChan(t, first, "the first Run")
 	wantSuperseded(t, "first Run", r1.err)
-	r2 := recv(t, second, "the second Run")
+	r2 := testkit.WaitChan(t, second, "the second Run")
 	if r2.v != 2 || r2.err != nil {
 		t.Errorf("second Run = %v, %v; want 2, nil", r2.v, r2.err)
 	}
-	if !recv(t, secondSawFirstFinished, "the second body") {
+	if !testkit.WaitChan(t, secondSawFirstFinished, "the second body") {
 		t.Errorf("the second body started before the first had finished")
 	}
 }
@@ -96,10 +97,10 @@ func TestLatestSupersededWhileWaiting(t *testing.T) {
 	first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
 		context.AfterFunc(ctx, func() { close(firstCancelled) })
 		close(started)
-		hold(t, release) // ignores its cancellation until released
+		testkit.Hold(t, release) // ignores its cancellation until released
 		return 1, nil
 	})
-	wait(t, started, "the first body")
+	testkit.WaitChan(t, started, "the first body")
 
 	const waiting = 20
 	var ran [waiting + 1]atomic.Bool
@@ -112,22 +113,22 @@ func TestLatestSupersededWhileWaiting(t *testing.T) {
 		if pending == nil {
 			// Call 1 has registered once it cancelled the first run;
 			// each later call is made only after that.
-			wait(t, firstCancelled, "call 1 to supersede the first run")
+			testkit.WaitChan(t, firstCancelled, "call 1 to supersede the first run")
 		} else {
 			// Call i superseded call i-1, which returns while the first
 			// body is still held: it did not wait for it.
-			r := recv(t, pending, fmt.Sprintf("call %d", i-1))
+			r := testkit.WaitChan(t, pending, fmt.Sprintf("call %d", i-1))
 			wantSuperseded(t, fmt.Sprintf("call %d", i-1), r.err)
 		}
 		pending = call
 	}
 	close(release)
-	r := recv(t, first, "the first Run")
+	r := testkit.WaitChan(t, first, "the first Run")
 	wantSuperseded(t, "first Run (its body ignored the cancellation and returned a value)", r.err)
 	if r.v != 0 {
 		t.Errorf("first Run returned the value %d of a superseded body, want the zero value", r.v)
 	}
-	last := recv(t, pending, "the newest call")
+	last := testkit.WaitChan(t, pending, "the newest call")
 	if last.v != waiting+100 || last.err != nil {
 		t.Errorf("newest call = %v, %v; want %d, nil", last.v, last.err, waiting+100)
 	}
@@ -149,7 +150,7 @@ func TestLatestWaitsForTheChildrenOfThePreviousBody(t *testing.T) {
 	first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
 		child = core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, releaseChild) // ignores its cancellation
+			testkit.Hold(t, releaseChild) // ignores its cancellation
 			return nil
 		})
 		// A child cancelled before its body started would never run it:
@@ -160,7 +161,7 @@ func TestLatestWaitsForTheChildrenOfThePreviousBody(t *testing.T) {
 		defer close(bodyReturned)
 		return 0, ctx.Err()
 	})
-	wait(t, started, "the first body")
+	testkit.WaitChan(t, started, "the first body")
 	var secondStarted atomic.Bool
 	childDone := make(chan bool, 1)
 	second := runAsync(&l, context.Background(), func(context.Context) (int, error) {
@@ -168,16 +169,16 @@ func TestLatestWaitsForTheChildrenOfThePreviousBody(t *testing.T) {
 		childDone <- child.IsCompleted()
 		return 2, nil
 	})
-	wait(t, bodyReturned, "the first body to return")
+	testkit.WaitChan(t, bodyReturned, "the first body to return")
 	if secondStarted.Load() {
 		t.Errorf("the second body started while a child of the first still ran")
 	}
 	close(releaseChild)
-	if !recv(t, childDone, "the second body") {
+	if !testkit.WaitChan(t, childDone, "the second body") {
 		t.Errorf("the second body started before the first body's child was complete")
 	}
-	wantSuperseded(t, "first Run", recv(t, first, "the first Run").err)
-	if r := recv(t, second, "the second Run"); r.v != 2 || r.err != nil {
+	wantSuperseded(t, "first Run", testkit.WaitChan(t, first, "the first Run").err)
+	if r := testkit.WaitChan(t, second, "the second Run"); r.v != 2 || r.err != nil {
 		t.Errorf("second Run = %v, %v; want 2, nil", r.v, r.err)
 	}
 }
@@ -187,9 +188,9 @@ func TestLatestWaitsForTheChildrenOfThePreviousBody(t *testing.T) {
 func TestLatestBodyIsAChildOfTheCaller(t *testing.T) {
 	t.Parallel()
 	var l cancel.Latest[int]
-	rec := newRecorder()
-	parent := core.NewJob(context.WithValue(rec.ctx(), valueKey{}, "v"))
-	cleanupJob(t, parent)
+	rec := testkit.NewRecorder()
+	parent := core.NewJob(context.WithValue(rec.Ctx(), valueKey{}, "v"))
+	testkit.CleanupJob(t, parent)
 	started := make(chan struct{})
 	type seen struct {
 		parent core.Job
@@ -202,13 +203,13 @@ func TestLatestBodyIsAChildOfTheCaller(t *testing.T) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	})
-	wait(t, started, "the body")
-	if s := recv(t, inside, "the body"); s.parent != parent || s.value != "v" {
+	testkit.WaitChan(t, started, "the body")
+	if s := testkit.WaitChan(t, inside, "the body"); s.parent != parent || s.value != "v" {
 		t.Errorf("inside the body: JobOf(ctx).Parent() = %v, Value = %v; want %v, %q", s.parent, s.value, parent, "v")
 	}
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	parent.Cancel(errQuit)
-	r := recv(t, res, "Run")
+	r := testkit.WaitChan(t, res, "Run")
 	wantCancellation(t, "Run after the caller's job was cancelled", r.err)
 	if !errors.Is(r.err, errQuit) || errors.Is(r.err, cancel.ErrSuperseded) {
 		t.Errorf("Run = %v, want the caller's cancellation (wrapping %v), not a supersession", r.err, errQuit)
@@ -225,26 +226,26 @@ func TestLatestCallerGivesUpWhileWaiting(t *testing.T) {
 	first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
 		context.AfterFunc(ctx, func() { close(firstCancelled) })
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 1, nil
 	})
-	wait(t, started, "the first body")
-	errGiveUp := newErr("give up")
+	testkit.WaitChan(t, started, "the first body")
+	errGiveUp := testkit.NewErr("give up")
 	ctx, stop := context.WithCancelCause(context.Background())
 	ran := false
 	second := runAsync(&l, ctx, func(context.Context) (int, error) {
 		ran = true
 		return 2, nil
 	})
-	wait(t, firstCancelled, "the second call to supersede the first")
+	testkit.WaitChan(t, firstCancelled, "the second call to supersede the first")
 	stop(errGiveUp)
-	r := recv(t, second, "the second Run")
+	r := testkit.WaitChan(t, second, "the second Run")
 	wantCancellation(t, "Run with a ctx done while waiting", r.err)
 	if !errors.Is(r.err, errGiveUp) {
 		t.Errorf("Run with a ctx done while waiting = %v, want it to carry %v", r.err, errGiveUp)
 	}
 	close(release)
-	wantSuperseded(t, "first Run", recv(t, first, "the first Run").err)
+	wantSuperseded(t, "first Run", testkit.WaitChan(t, first, "the first Run").err)
 	if ran {
 		t.Errorf("the body of a call that gave up ran")
 	}
@@ -264,10 +265,10 @@ func TestLatestDoneContext(t *testing.T) {
 	first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
 		runCtx = ctx
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return 1, nil
 	})
-	wait(t, started, "the first body")
+	testkit.WaitChan(t, started, "the first body")
 	done, stop := context.WithCancel(context.Background())
 	stop()
 	ran := false
@@ -283,7 +284,7 @@ func TestLatestDoneContext(t *testing.T) {
 		t.Errorf("the running body's ctx.Err() = %v, want nil: a done call supersedes nothing", err)
 	}
 	close(release)
-	if r := recv(t, first, "the first Run"); r.v != 1 || r.err != nil {
+	if r := testkit.WaitChan(t, first, "the first Run"); r.v != 1 || r.err != nil {
 		t.Errorf("first Run = %v, %v; want 1, nil", r.v, r.err)
 	}
 }
@@ -304,7 +305,7 @@ func TestLatestNestedRun(t *testing.T) {
 			inner <- err
 			return nil
 		})
-		if err := recv(t, inner, "nested Run in a child"); !errors.Is(err, core.ErrJoinCycle) {
+		if err := testkit.WaitChan(t, inner, "nested Run in a child"); !errors.Is(err, core.ErrJoinCycle) {
 			t.Errorf("nested Run in a child = %v, want an error wrapping core.ErrJoinCycle", err)
 		}
 		join(t, child)

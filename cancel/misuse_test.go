@@ -10,89 +10,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
-
-// outcome is what a call under test did: it returned v and err, or it
-// panicked with p.
-type outcome[T any] struct {
-	v        T
-	err      error
-	panicked bool
-	p        any
-}
-
-// try calls f on a new goroutine and returns what it did, a panic
-// included; if f does not return in time the test fails with a goroutine
-// dump. Every call of the misuse catalogue goes through it: a bad input
-// must never hang, and a panic is checked, not a crash.
-func try[T any](t *testing.T, what string, f func() (T, error)) outcome[T] {
-	t.Helper()
-	res := make(chan outcome[T], 1)
-	go func() { // ends when f returns or panics
-		o := outcome[T]{panicked: true}
-		defer func() {
-			if o.panicked {
-				o.p = recover()
-			}
-			res <- o
-		}()
-		o.v, o.err = f()
-		o.panicked = false
-	}()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case o := <-res:
-		return o
-	case <-timer.C:
-		t.Fatalf("%s did not return in time\n%s", what, stacks())
-		panic("unreachable")
-	}
-}
-
-// returned returns what the call returned, failing the test if it
-// panicked.
-func (o outcome[T]) returned(t *testing.T, what string) (T, error) {
-	t.Helper()
-	if o.panicked {
-		t.Fatalf("%s panicked with %v, want it to return", what, o.p)
-	}
-	return o.v, o.err
-}
-
-// wantPanic checks that the call panicked with a string starting with
-// prefix.
-func (o outcome[T]) wantPanic(t *testing.T, what, prefix string) {
-	t.Helper()
-	if !o.panicked {
-		t.Errorf("%s = %v, %v; want a panic starting with %q", what, o.v, o.err, prefix)
-		return
-	}
-	if msg, ok := o.p.(string); !ok || !strings.HasPrefix(msg, prefix) {
-		t.Errorf("%s panicked with %#v, want a message starting with %q", what, o.p, prefix)
-	}
-}
-
-// doneCtx returns a context that is done, with cause as its cause.
-func doneCtx(cause error) context.Context {
-	ctx, stop := context.WithCancelCause(context.Background())
-	stop(cause)
-	return ctx
-}
-
-// wantCancellationBy checks that err is a *core.CancellationError carrying
-// cause.
-func wantCancellationBy(t *testing.T, what string, err, cause error) {
-	t.Helper()
-	wantCancellation(t, what, err)
-	if !errors.Is(err, cause) {
-		t.Errorf("%s = %v, want a cancellation carrying %v", what, err, cause)
-	}
-}
 
 // noBlock is a LaunchOnCancellation block that records that it ran.
 func noBlock(ran *atomic.Bool) func(context.Context, error) error {
@@ -166,14 +88,14 @@ func TestMisuse(t *testing.T) {
 		// CancelAndJoin.
 		{"CancelAndJoin/nil job", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				try(t, "CancelAndJoin(ctx, nil)", func() (int, error) {
+				testkit.Try(t, "CancelAndJoin(ctx, nil)", func() (int, error) {
 					return 0, cancel.CancelAndJoin(ctx, nil)
-				}).wantPanic(t, "CancelAndJoin(ctx, nil)", "cancel: ")
+				}).WantPanic(t, "CancelAndJoin(ctx, nil)", "cancel: ")
 			}
 		}},
 		{"CancelAndJoin/nil ctx", "as context.Background(): the job is cancelled and joined, nil", func(t *testing.T) {
 			j := core.Launch(nil, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
-			_, err := try(t, "CancelAndJoin(nil, job)", func() (int, error) { return 0, cancel.CancelAndJoin(nil, j) }).returned(t, "CancelAndJoin(nil, job)")
+			_, err := testkit.Try(t, "CancelAndJoin(nil, job)", func() (int, error) { return 0, cancel.CancelAndJoin(nil, j) }).Returned(t, "CancelAndJoin(nil, job)")
 			if err != nil || j.State() != core.Cancelled {
 				t.Errorf("CancelAndJoin(nil, job) = %v with the job %v; want nil, Cancelled", err, j.State())
 			}
@@ -181,7 +103,7 @@ func TestMisuse(t *testing.T) {
 		{"CancelAndJoin/complete job", "nil; the job stays Completed", func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
-			_, err := try(t, "CancelAndJoin(ctx, job)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).returned(t, "CancelAndJoin(ctx, job)")
+			_, err := testkit.Try(t, "CancelAndJoin(ctx, job)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).Returned(t, "CancelAndJoin(ctx, job)")
 			if err != nil || j.State() != core.Completed || j.Cause() != nil {
 				t.Errorf("CancelAndJoin(ctx, complete job) = %v with the job %v, cause %v; want nil, Completed, nil", err, j.State(), j.Cause())
 			}
@@ -189,7 +111,7 @@ func TestMisuse(t *testing.T) {
 		{"CancelAndJoin/lazy job never started", "nil; the job is Cancelled and its body never runs", func(t *testing.T) {
 			var ran atomic.Bool
 			j := core.Launch(nil, func(context.Context) error { ran.Store(true); return nil }, core.Lazy())
-			_, err := try(t, "CancelAndJoin(ctx, lazy)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).returned(t, "CancelAndJoin(ctx, lazy)")
+			_, err := testkit.Try(t, "CancelAndJoin(ctx, lazy)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).Returned(t, "CancelAndJoin(ctx, lazy)")
 			if err != nil || j.State() != core.Cancelled || ran.Load() {
 				t.Errorf("CancelAndJoin(ctx, lazy) = %v with the job %v, body ran %v; want nil, Cancelled, false", err, j.State(), ran.Load())
 			}
@@ -209,7 +131,7 @@ func TestMisuse(t *testing.T) {
 					})
 					return child.Join(cancel.NonCancellable(ctx))
 				})
-				_, err := try(t, "CancelAndJoin from inside", func() (int, error) { <-j.Done(); return 0, <-errc }).returned(t, "CancelAndJoin from inside")
+				_, err := testkit.Try(t, "CancelAndJoin from inside", func() (int, error) { <-j.Done(); return 0, <-errc }).Returned(t, "CancelAndJoin from inside")
 				wantCancellation(t, "CancelAndJoin(own ctx, job)", err)
 				if s := j.State(); s != core.Cancelled {
 					t.Errorf("depth %d: job %v, want Cancelled", depth, s)
@@ -218,10 +140,10 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"CancelAndJoin/done ctx", "*core.CancellationError carrying context.Cause(ctx), at once; the job is cancelled all the same", func(t *testing.T) {
 			release := make(chan struct{})
-			j := core.Launch(nil, func(ctx context.Context) error { hold(t, release); return ctx.Err() })
-			cause := newErr("gave up")
-			_, err := try(t, "CancelAndJoin(done ctx, job)", func() (int, error) { return 0, cancel.CancelAndJoin(doneCtx(cause), j) }).returned(t, "CancelAndJoin(done ctx, job)")
-			wantCancellationBy(t, "CancelAndJoin(done ctx, job)", err, cause)
+			j := core.Launch(nil, func(ctx context.Context) error { testkit.Hold(t, release); return ctx.Err() })
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "CancelAndJoin(done ctx, job)", func() (int, error) { return 0, cancel.CancelAndJoin(testkit.DoneCtx(cause), j) }).Returned(t, "CancelAndJoin(done ctx, job)")
+			testkit.WantCancellation(t, "CancelAndJoin(done ctx, job)", err, cause)
 			if !j.IsCancelled() {
 				t.Errorf("job %v after CancelAndJoin(done ctx, job), want it cancelled", j.State())
 			}
@@ -237,22 +159,22 @@ func TestMisuse(t *testing.T) {
 			if !cancel.IsActive(nil) {
 				t.Error("IsActive(nil) = false, want true")
 			}
-			_, err := try(t, "Yield(nil)", func() (int, error) {
+			_, err := testkit.Try(t, "Yield(nil)", func() (int, error) {
 				return 0, cancel.Yield(nil)
-			}).returned(t, "Yield(nil)")
+			}).Returned(t, "Yield(nil)")
 			if err != nil {
 				t.Errorf("Yield(nil) = %v, want nil", err)
 			}
 		}},
 		{"EnsureActive/done ctx", "*core.CancellationError carrying context.Cause(ctx); IsActive false; Yield the same error", func(t *testing.T) {
-			cause := newErr("gave up")
-			ctx := doneCtx(cause)
-			wantCancellationBy(t, "EnsureActive(done ctx)", cancel.EnsureActive(ctx), cause)
+			cause := testkit.NewErr("gave up")
+			ctx := testkit.DoneCtx(cause)
+			testkit.WantCancellation(t, "EnsureActive(done ctx)", cancel.EnsureActive(ctx), cause)
 			if cancel.IsActive(ctx) {
 				t.Error("IsActive(done ctx) = true, want false")
 			}
-			_, err := try(t, "Yield(done ctx)", func() (int, error) { return 0, cancel.Yield(ctx) }).returned(t, "Yield(done ctx)")
-			wantCancellationBy(t, "Yield(done ctx)", err, cause)
+			_, err := testkit.Try(t, "Yield(done ctx)", func() (int, error) { return 0, cancel.Yield(ctx) }).Returned(t, "Yield(done ctx)")
+			testkit.WantCancellation(t, "Yield(done ctx)", err, cause)
 		}},
 		{"EnsureActive/ctx of a lazy job not started", "a *core.CancellationError (the job is not active); IsActive false", func(t *testing.T) {
 			j := core.Launch(nil, func(context.Context) error { return nil }, core.Lazy())
@@ -293,7 +215,7 @@ func TestMisuse(t *testing.T) {
 				"LaunchOnCancellation(job, nil)":   func() { cancel.LaunchOnCancellation(job, nil) },
 				"LaunchOnCancellation(nil, nil)":   func() { cancel.LaunchOnCancellation(nil, nil) },
 			} {
-				try(t, what, func() (int, error) { call(); return 0, nil }).wantPanic(t, what, "cancel: ")
+				testkit.Try(t, what, func() (int, error) { call(); return 0, nil }).WantPanic(t, what, "cancel: ")
 			}
 			for range job.Children() {
 				t.Error("the job has a child after the panics, want none")
@@ -307,7 +229,7 @@ func TestMisuse(t *testing.T) {
 			if s := d.State(); s != core.Cancelled {
 				t.Errorf("the deferred is %v, want Cancelled", s)
 			}
-			if cause := recv(t, causes, "block"); !core.IsCancellation(cause) {
+			if cause := testkit.WaitChan(t, causes, "block"); !core.IsCancellation(cause) {
 				t.Errorf("block's cause = %v, want a cancellation", cause)
 			}
 		}},
@@ -328,7 +250,7 @@ func TestMisuse(t *testing.T) {
 			job := core.NewJob(nil)
 			var ran atomic.Bool
 			d := cancel.LaunchOnCancellation(job, noBlock(&ran))
-			try(t, "d.Fail(nil)", func() (bool, error) { return d.Fail(nil), nil }).wantPanic(t, "d.Fail(nil)", "async: ")
+			testkit.Try(t, "d.Fail(nil)", func() (bool, error) { return d.Fail(nil), nil }).WantPanic(t, "d.Fail(nil)", "async: ")
 			if s := d.State(); s != core.Active {
 				t.Errorf("the deferred is %v after Fail(nil), want Active", s)
 			}
@@ -357,18 +279,18 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 		{"LaunchOnCancellation/block fails or panics", "reported to the exception handler of job's context; neither the deferred nor job fails", func(t *testing.T) {
-			errBoom := newErr("boom")
+			errBoom := testkit.NewErr("boom")
 			for _, block := range []func(context.Context, error) error{
 				func(context.Context, error) error { return errBoom },
 				func(context.Context, error) error { panic("boom") },
 			} {
-				rec := newRecorder()
-				job := core.NewJob(rec.ctx())
+				rec := testkit.NewRecorder()
+				job := core.NewJob(rec.Ctx())
 				d := cancel.LaunchOnCancellation(job, block)
 				job.Cancel(nil)
 				join(t, job)
-				recv(t, rec.got, "the report of block's failure")
-				errs := rec.get()
+				testkit.WaitChan(t, rec.Notify, "the report of block's failure")
+				errs := rec.Errors()
 				var pe *core.PanicError
 				if len(errs) != 1 || (!errors.Is(errs[0], errBoom) && !(errors.As(errs[0], &pe) && pe.Value == "boom")) {
 					t.Errorf("exception handler got %v, want exactly block's failure", errs)
@@ -382,34 +304,34 @@ func TestMisuse(t *testing.T) {
 		// RunInterruptible.
 		{"RunInterruptible/nil f", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				try(t, "RunInterruptible(ctx, nil)", func() (int, error) {
+				testkit.Try(t, "RunInterruptible(ctx, nil)", func() (int, error) {
 					return cancel.RunInterruptible[int](ctx, nil)
-				}).wantPanic(t, "RunInterruptible(ctx, nil)", "cancel: ")
+				}).WantPanic(t, "RunInterruptible(ctx, nil)", "cancel: ")
 			}
 		}},
 		{"RunInterruptible/nil ctx", "as context.Background(): f's result", func(t *testing.T) {
-			v, err := try(t, "RunInterruptible(nil, f)", func() (int, error) {
+			v, err := testkit.Try(t, "RunInterruptible(nil, f)", func() (int, error) {
 				return cancel.RunInterruptible(nil, func() (int, error) { return 42, nil })
-			}).returned(t, "RunInterruptible(nil, f)")
+			}).Returned(t, "RunInterruptible(nil, f)")
 			if v != 42 || err != nil {
 				t.Errorf("RunInterruptible(nil, f) = %v, %v; want 42, nil", v, err)
 			}
 		}},
 		{"RunInterruptible/done ctx", "what EnsureActive returns; f never runs", func(t *testing.T) {
 			var ran atomic.Bool
-			cause := newErr("gave up")
-			_, err := try(t, "RunInterruptible(done ctx, f)", func() (int, error) {
-				return cancel.RunInterruptible(doneCtx(cause), func() (int, error) { ran.Store(true); return 1, nil })
-			}).returned(t, "RunInterruptible(done ctx, f)")
-			wantCancellationBy(t, "RunInterruptible(done ctx, f)", err, cause)
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "RunInterruptible(done ctx, f)", func() (int, error) {
+				return cancel.RunInterruptible(testkit.DoneCtx(cause), func() (int, error) { ran.Store(true); return 1, nil })
+			}).Returned(t, "RunInterruptible(done ctx, f)")
+			testkit.WantCancellation(t, "RunInterruptible(done ctx, f)", err, cause)
 			if ran.Load() {
 				t.Error("f ran with a done ctx, want never")
 			}
 		}},
 		{"RunInterruptible/f panics", "a *core.PanicError returned to the caller; the process goes on", func(t *testing.T) {
-			_, err := try(t, "RunInterruptible(ctx, panicking f)", func() (int, error) {
+			_, err := testkit.Try(t, "RunInterruptible(ctx, panicking f)", func() (int, error) {
 				return cancel.RunInterruptible(context.Background(), func() (int, error) { panic("boom") })
-			}).returned(t, "RunInterruptible(ctx, panicking f)")
+			}).Returned(t, "RunInterruptible(ctx, panicking f)")
 			var pe *core.PanicError
 			if !errors.As(err, &pe) || pe.Value != "boom" {
 				t.Errorf("RunInterruptible(ctx, panicking f) = %v, want a *core.PanicError with value boom", err)
@@ -419,9 +341,9 @@ func TestMisuse(t *testing.T) {
 		// Latest.
 		{"Latest/zero value", "ready to use", func(t *testing.T) {
 			var l cancel.Latest[int]
-			v, err := try(t, "Run", func() (int, error) {
+			v, err := testkit.Try(t, "Run", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { return 42, nil })
-			}).returned(t, "Run")
+			}).Returned(t, "Run")
 			if v != 42 || err != nil {
 				t.Errorf("Run on the zero Latest = %v, %v; want 42, nil", v, err)
 			}
@@ -441,21 +363,21 @@ func TestMisuse(t *testing.T) {
 		{"Latest.Run/nil body", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
 			var l cancel.Latest[int]
 			for _, ctx := range []context.Context{context.Background(), nil} {
-				try(t, "Run(ctx, nil)", func() (int, error) { return l.Run(ctx, nil) }).wantPanic(t, "Run(ctx, nil)", "cancel: ")
+				testkit.Try(t, "Run(ctx, nil)", func() (int, error) { return l.Run(ctx, nil) }).WantPanic(t, "Run(ctx, nil)", "cancel: ")
 			}
 			// Nothing is left running: the next Run proceeds at once.
-			v, err := try(t, "Run", func() (int, error) {
+			v, err := testkit.Try(t, "Run", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { return 1, nil })
-			}).returned(t, "Run")
+			}).Returned(t, "Run")
 			if v != 1 || err != nil {
 				t.Errorf("Run after the panics = %v, %v; want 1, nil", v, err)
 			}
 		}},
 		{"Latest.Run/nil ctx", "as context.Background()", func(t *testing.T) {
 			var l cancel.Latest[int]
-			v, err := try(t, "Run(nil, body)", func() (int, error) {
+			v, err := testkit.Try(t, "Run(nil, body)", func() (int, error) {
 				return l.Run(nil, func(context.Context) (int, error) { return 42, nil })
-			}).returned(t, "Run(nil, body)")
+			}).Returned(t, "Run(nil, body)")
 			if v != 42 || err != nil {
 				t.Errorf("Run(nil, body) = %v, %v; want 42, nil", v, err)
 			}
@@ -467,7 +389,7 @@ func TestMisuse(t *testing.T) {
 				nestedRun := func(ctx context.Context) {
 					_, nested = l.Run(ctx, func(context.Context) (int, error) { return 2, nil })
 				}
-				v, err := try(t, "Run", func() (int, error) {
+				v, err := testkit.Try(t, "Run", func() (int, error) {
 					return l.Run(context.Background(), func(ctx context.Context) (int, error) {
 						if !fromChild {
 							nestedRun(ctx)
@@ -476,7 +398,7 @@ func TestMisuse(t *testing.T) {
 						}
 						return 1, ctx.Err() // not superseded: nil
 					})
-				}).returned(t, "Run")
+				}).Returned(t, "Run")
 				if !errors.Is(nested, core.ErrJoinCycle) {
 					t.Errorf("nested Run (from a child: %v) = %v, want an error wrapping core.ErrJoinCycle", fromChild, nested)
 				}
@@ -490,18 +412,18 @@ func TestMisuse(t *testing.T) {
 			started, release := make(chan struct{}), make(chan struct{})
 			first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
 				close(started)
-				hold(t, release)
+				testkit.Hold(t, release)
 				return 1, ctx.Err() // superseded: a cancellation
 			})
-			wait(t, started, "the first body")
+			testkit.WaitChan(t, started, "the first body")
 			var ran atomic.Bool
-			cause := newErr("gave up")
-			_, err := try(t, "Run(done ctx, body)", func() (int, error) {
-				return l.Run(doneCtx(cause), func(context.Context) (int, error) { ran.Store(true); return 2, nil })
-			}).returned(t, "Run(done ctx, body)")
-			wantCancellationBy(t, "Run(done ctx, body)", err, cause)
+			cause := testkit.NewErr("gave up")
+			_, err := testkit.Try(t, "Run(done ctx, body)", func() (int, error) {
+				return l.Run(testkit.DoneCtx(cause), func(context.Context) (int, error) { ran.Store(true); return 2, nil })
+			}).Returned(t, "Run(done ctx, body)")
+			testkit.WantCancellation(t, "Run(done ctx, body)", err, cause)
 			close(release)
-			if r := recv(t, first, "the first Run"); r.v != 1 || r.err != nil {
+			if r := testkit.WaitChan(t, first, "the first Run"); r.v != 1 || r.err != nil {
 				t.Errorf("the first Run = %v, %v; want 1, nil (not superseded)", r.v, r.err)
 			}
 			if ran.Load() {
@@ -510,16 +432,16 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Latest.Run/body panics", "a *core.PanicError; the Latest stays usable", func(t *testing.T) {
 			var l cancel.Latest[int]
-			_, err := try(t, "Run(ctx, panicking body)", func() (int, error) {
+			_, err := testkit.Try(t, "Run(ctx, panicking body)", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { panic("boom") })
-			}).returned(t, "Run(ctx, panicking body)")
+			}).Returned(t, "Run(ctx, panicking body)")
 			var pe *core.PanicError
 			if !errors.As(err, &pe) || pe.Value != "boom" {
 				t.Errorf("Run(ctx, panicking body) = %v, want a *core.PanicError with value boom", err)
 			}
-			v, err := try(t, "Run", func() (int, error) {
+			v, err := testkit.Try(t, "Run", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { return 1, nil })
-			}).returned(t, "Run")
+			}).Returned(t, "Run")
 			if v != 1 || err != nil {
 				t.Errorf("Run after a panic = %v, %v; want 1, nil", v, err)
 			}

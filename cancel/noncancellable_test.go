@@ -9,6 +9,7 @@ import (
 
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // steps records the order in which numbered steps happen, as kotlinx's
@@ -63,7 +64,7 @@ func TestNonCancellable(t *testing.T) {
 		t.Error("the body went on after its job was cancelled")
 		return nil
 	})
-	wait(t, inBlock, "the body")
+	testkit.WaitChan(t, inBlock, "the body")
 	job.Cancel(nil)
 	s.expect(3)
 	if !job.IsCancelled() {
@@ -87,7 +88,7 @@ func TestNonCancellableWithException(t *testing.T) {
 	var s steps
 	s.expect(1)
 	outer := core.NewJob(nil)
-	cleanupJob(t, outer)
+	testkit.CleanupJob(t, outer)
 	inBlock, cancelled := make(chan struct{}), make(chan struct{})
 	job := core.Launch(cancel.NonCancellable(outer.Context()), func(ctx context.Context) error {
 		nc := cancel.NonCancellable(ctx)
@@ -108,7 +109,7 @@ func TestNonCancellableWithException(t *testing.T) {
 	if p := job.Parent(); p != nil {
 		t.Errorf("job launched from NonCancellable: Parent() = %v, want nil (a root)", p)
 	}
-	wait(t, inBlock, "the body")
+	testkit.WaitChan(t, inBlock, "the body")
 	errTest := &core.CancellationError{Message: "TEST"}
 	job.Cancel(errTest)
 	s.expect(3)
@@ -149,7 +150,7 @@ func TestNonCancellableFinally(t *testing.T) {
 		s.expect(5)
 		return ctx.Err()
 	})
-	wait(t, waiting, "the body")
+	testkit.WaitChan(t, waiting, "the body")
 	job.Cancel(nil)
 	s.expect(3)
 	if !job.IsCancelled() {
@@ -186,7 +187,7 @@ func TestNonCancellableTwice(t *testing.T) {
 		s.expect(6)
 		return nil // the job is cancelled anyway: returning nil cannot complete it
 	})
-	wait(t, inBlock, "the body")
+	testkit.WaitChan(t, inBlock, "the body")
 	job.Cancel(nil)
 	s.expect(3)
 	if !job.IsCancelled() {
@@ -207,7 +208,7 @@ type valueKey struct{}
 // NonCancellable keeps values, is never done, has no deadline and no job.
 func TestNonCancellableContext(t *testing.T) {
 	t.Parallel()
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	base := context.WithValue(context.Background(), valueKey{}, "kept")
 	base, stopDeadline := context.WithDeadline(base, deadlineInThePast.AddDate(100, 0, 0))
 	defer stopDeadline()
@@ -259,7 +260,7 @@ func TestNonCancellableDerivedContext(t *testing.T) {
 	t.Parallel()
 	job := core.NewJob(nil)
 	job.Cancel(nil)
-	cleanup, stop := context.WithTimeout(cancel.NonCancellable(job.Context()), veryLongDuration)
+	cleanup, stop := context.WithTimeout(cancel.NonCancellable(job.Context()), testkit.VeryLongDuration)
 	defer stop()
 	if j := core.JobOf(cleanup); j != nil {
 		t.Errorf("core.JobOf(WithTimeout(NonCancellable(ctx))) = %v, want nil", j)
@@ -273,8 +274,8 @@ func TestNonCancellableDerivedContext(t *testing.T) {
 		return nil
 	})
 	join(t, child)
-	if !isClosed(ran) || child.State() != core.Completed {
-		t.Errorf("job launched from the clean-up context: ran = %v, state %v; want true, Completed", isClosed(ran), child.State())
+	if !testkit.IsClosed(ran) || child.State() != core.Completed {
+		t.Errorf("job launched from the clean-up context: ran = %v, state %v; want true, Completed", testkit.IsClosed(ran), child.State())
 	}
 	if p := child.Parent(); p != nil {
 		t.Errorf("job launched from the clean-up context: Parent() = %v, want nil", p)
@@ -288,18 +289,18 @@ func TestNonCancellableDerivedContext(t *testing.T) {
 // handler that NonCancellable kept.
 func TestNonCancellableLaunchesRoots(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	outer := core.NewJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	outer := core.NewJob(rec.Ctx())
 	release := make(chan struct{})
 	started := make(chan struct{})
-	errLate := newErr("late")
+	errLate := testkit.NewErr("late")
 	root := core.Launch(cancel.NonCancellable(outer.Context()), func(ctx context.Context) error {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return errLate
 	})
-	cleanupJob(t, root)
-	wait(t, started, "the root's body")
+	testkit.CleanupJob(t, root)
+	testkit.WaitChan(t, started, "the root's body")
 	if err := cancel.CancelAndJoin(context.Background(), outer); err != nil {
 		t.Fatalf("CancelAndJoin(outer) = %v, want nil", err)
 	}
@@ -308,8 +309,8 @@ func TestNonCancellableLaunchesRoots(t *testing.T) {
 	}
 	close(release)
 	join(t, root)
-	recv(t, rec.got, "the root's report")
-	if errs := rec.get(); len(errs) != 1 || !errors.Is(errs[0], errLate) {
+	testkit.WaitChan(t, rec.Notify, "the root's report")
+	if errs := rec.Errors(); len(errs) != 1 || !errors.Is(errs[0], errLate) {
 		t.Errorf("exception handler got %v, want exactly %v", errs, errLate)
 	}
 	if errors.Is(outer.Cause(), errLate) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/cancel"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // blockCall is what block saw when it ran.
@@ -26,7 +27,7 @@ func recordingBlock(t testing.TB, calls chan<- blockCall, release chan struct{},
 	return func(ctx context.Context, cause error) error {
 		calls <- blockCall{cause: cause, value: ctx.Value(valueKey{}), done: ctx.Done() != nil, job: core.JobOf(ctx)}
 		if release != nil {
-			hold(t, release)
+			testkit.Hold(t, release)
 		}
 		return ret
 	}
@@ -40,17 +41,17 @@ func deferredJob(d async.CompletableDeferred[struct{}]) core.Job { return core.J
 // only once block has returned.
 func TestLaunchOnCancellationRunsOnJobCancel(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	job := core.NewJob(context.WithValue(rec.ctx(), valueKey{}, "kept"))
+	rec := testkit.NewRecorder()
+	job := core.NewJob(context.WithValue(rec.Ctx(), valueKey{}, "kept"))
 	calls := make(chan blockCall, 2)
 	release := make(chan struct{})
 	d := cancel.LaunchOnCancellation(job, recordingBlock(t, calls, release, nil))
 	if p := deferredJob(d).Parent(); p != job {
 		t.Errorf("the deferred's parent = %v, want %v", p, job)
 	}
-	errQuit := newErr("quit")
+	errQuit := testkit.NewErr("quit")
 	job.Cancel(errQuit)
-	c := recv(t, calls, "block")
+	c := testkit.WaitChan(t, calls, "block")
 	if !errors.Is(c.cause, errQuit) || !core.IsCancellation(c.cause) {
 		t.Errorf("block's cause = %v, want a cancellation carrying %v", c.cause, errQuit)
 	}
@@ -68,7 +69,7 @@ func TestLaunchOnCancellationRunsOnJobCancel(t *testing.T) {
 	if len(calls) != 0 {
 		t.Errorf("block ran more than once")
 	}
-	if errs := rec.get(); len(errs) != 0 {
+	if errs := rec.Errors(); len(errs) != 0 {
 		t.Errorf("exception handler got %v, want nothing", errs)
 	}
 }
@@ -80,9 +81,9 @@ func TestLaunchOnCancellationRunsOnDeferredCancel(t *testing.T) {
 	calls := make(chan blockCall, 2)
 	release := make(chan struct{})
 	d := cancel.LaunchOnCancellation(job, recordingBlock(t, calls, release, nil))
-	errStop := newErr("stop")
+	errStop := testkit.NewErr("stop")
 	d.Cancel(errStop)
-	c := recv(t, calls, "block")
+	c := testkit.WaitChan(t, calls, "block")
 	if !errors.Is(c.cause, errStop) {
 		t.Errorf("block's cause = %v, want a cancellation carrying %v", c.cause, errStop)
 	}
@@ -114,11 +115,11 @@ func TestLaunchOnCancellationRunsOnDeferredFail(t *testing.T) {
 	job := core.NewJob(nil)
 	calls := make(chan blockCall, 2)
 	d := cancel.LaunchOnCancellation(job, recordingBlock(t, calls, nil, nil))
-	errBoom := newErr("boom")
+	errBoom := testkit.NewErr("boom")
 	if !d.Fail(errBoom) {
 		t.Fatalf("Fail = false, want true")
 	}
-	if c := recv(t, calls, "block"); !errors.Is(c.cause, errBoom) {
+	if c := testkit.WaitChan(t, calls, "block"); !errors.Is(c.cause, errBoom) {
 		t.Errorf("block's cause = %v, want %v", c.cause, errBoom)
 	}
 	join(t, job)
@@ -185,7 +186,7 @@ func TestLaunchOnCancellationHoldsTheJob(t *testing.T) {
 			deferreds <- cancel.LaunchOnCancellation(core.JobOf(ctx), recordingBlock(t, calls, nil, nil))
 			return nil // the body is done; the deferred is not
 		})
-		d := recv(t, deferreds, "the deferred")
+		d := testkit.WaitChan(t, deferreds, "the deferred")
 		if job.IsCompleted() {
 			t.Errorf("job with the deferred open is %v, want not complete", job.State())
 		}
@@ -206,19 +207,19 @@ func TestLaunchOnCancellationHoldsTheJob(t *testing.T) {
 // neither the deferred nor the job.
 func TestLaunchOnCancellationBlockFailure(t *testing.T) {
 	t.Parallel()
-	errBoom := newErr("boom")
+	errBoom := testkit.NewErr("boom")
 	for name, block := range map[string]func(context.Context, error) error{
 		"error": func(context.Context, error) error { return errBoom },
 		"panic": func(context.Context, error) error { panic(errBoom) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			job := core.NewJob(rec.ctx())
+			rec := testkit.NewRecorder()
+			job := core.NewJob(rec.Ctx())
 			d := cancel.LaunchOnCancellation(job, block)
 			d.Cancel(nil)
 			join(t, d)
-			errs := rec.get()
+			errs := rec.Errors()
 			if len(errs) != 1 || !errors.Is(errs[0], errBoom) {
 				t.Errorf("exception handler got %v, want exactly %v", errs, errBoom)
 			}
@@ -255,7 +256,7 @@ func TestLaunchOnCancellationOnFinishedJob(t *testing.T) {
 			if !d.IsCancelled() {
 				t.Errorf("deferred on a %s job is %v, want cancelled", end, d.State())
 			}
-			c := recv(t, calls, "block")
+			c := testkit.WaitChan(t, calls, "block")
 			if !core.IsCancellation(c.cause) {
 				t.Errorf("block's cause = %v, want a cancellation", c.cause)
 			}

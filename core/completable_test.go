@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // completableKinds are the two body-less job constructors.
@@ -34,7 +35,7 @@ func TestCompletableJob_Complete(t *testing.T) {
 			if job.Complete() {
 				t.Errorf("second Complete() = true, want false")
 			}
-			if job.Fail(newErr("late")) {
+			if job.Fail(testkit.NewErr("late")) {
 				t.Errorf("Fail() after Complete() = true, want false")
 			}
 			checkState(t, job, core.Completed)
@@ -55,7 +56,7 @@ func TestCompletableJob_Fail(t *testing.T) {
 		t.Run(kt.name, func(t *testing.T) {
 			t.Parallel()
 			job := kt.make(nil)
-			first, second := newErr("first"), newErr("second")
+			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			if !job.Fail(first) {
 				t.Fatalf("Fail() = false, want true")
 			}
@@ -87,7 +88,7 @@ func TestCompletableJob_CancelCountsAsCompletion(t *testing.T) {
 			if job.Complete() {
 				t.Errorf("Complete() after Cancel = true, want false")
 			}
-			if job.Fail(newErr("x")) {
+			if job.Fail(testkit.NewErr("x")) {
 				t.Errorf("Fail() after Cancel = true, want false")
 			}
 			wantCancellation(t, job.Cause())
@@ -134,7 +135,7 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		parent := core.NewJob(nil)
 		child := core.NewJob(parent.Context())
 		parent.Complete()
-		if parent.Fail(newErr("late")) {
+		if parent.Fail(testkit.NewErr("late")) {
 			t.Errorf("Fail() after Complete() = true, want false")
 		}
 		checkState(t, parent, core.Completing)
@@ -162,11 +163,11 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 	})
 	t.Run("child failure fails", func(t *testing.T) {
 		t.Parallel()
-		rec := newRecorder()
-		parent := core.NewJob(rec.ctx())
+		rec := testkit.NewRecorder()
+		parent := core.NewJob(rec.Ctx())
 		started := make(chan struct{})
 		release := make(chan struct{})
-		failure := newErr("child")
+		failure := testkit.NewErr("child")
 		core.Launch(parent.Context(), func(context.Context) error {
 			close(started)
 			hold(t, release)
@@ -180,7 +181,7 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		if err := parent.Cause(); !errors.Is(err, failure) {
 			t.Errorf("Cause() = %v, want %v", err, failure)
 		}
-		rec.expectOne(t, failure) // the Launch reports: NewJob does not handle
+		rec.ExpectOne(t, failure) // the Launch reports: NewJob does not handle
 	})
 }
 
@@ -193,8 +194,8 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 	for _, kt := range completableKinds {
 		t.Run(kt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			job := kt.make(rec.ctx())
+			rec := testkit.NewRecorder()
+			job := kt.make(rec.Ctx())
 			started := make(chan struct{})
 			seen := make(chan error, 1)
 			child := core.Launch(job.Context(), func(ctx context.Context) error {
@@ -204,7 +205,7 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 				return ctx.Err()
 			})
 			waitChan(t, started, "child to start")
-			failure := newErr("job")
+			failure := testkit.NewErr("job")
 			if !job.Fail(failure) {
 				t.Fatalf("Fail() = false, want true")
 			}
@@ -223,7 +224,7 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 			if err := job.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 				t.Errorf("Cause() = %v, want %v", err, failure)
 			}
-			rec.expectNone(t) // body-less jobs never report, the child only was cancelled
+			rec.ExpectNone(t) // body-less jobs never report, the child only was cancelled
 		})
 	}
 }
@@ -237,11 +238,11 @@ func TestCompletableJob_FailCancelsParent(t *testing.T) {
 	for _, kt := range completableKinds {
 		t.Run(kt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			parent := core.NewJob(rec.ctx())
+			rec := testkit.NewRecorder()
+			parent := core.NewJob(rec.Ctx())
 			sibling := core.NewJob(parent.Context())
 			job := kt.make(parent.Context())
-			failure := newErr("x")
+			failure := testkit.NewErr("x")
 			job.Fail(failure)
 			checkState(t, job, core.Cancelled)
 			if !parent.IsCancelled() {
@@ -254,7 +255,7 @@ func TestCompletableJob_FailCancelsParent(t *testing.T) {
 			if err := parent.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 				t.Errorf("parent.Cause() = %v, want %v", err, failure)
 			}
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }
@@ -282,9 +283,9 @@ func TestCompletableJob_FailWithCancellation(t *testing.T) {
 // JobExceptionHandlingTest.testChildException).
 func TestCompletableJob_ChildFailureCancelsBodylessJob(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	job := core.NewJob(rec.ctx())
-	failure := newErr("child")
+	rec := testkit.NewRecorder()
+	job := core.NewJob(rec.Ctx())
+	failure := testkit.NewErr("child")
 	child := core.Launch(job.Context(), func(context.Context) error { return failure })
 	mustJoin(t, child)
 	mustJoin(t, job)
@@ -295,7 +296,7 @@ func TestCompletableJob_ChildFailureCancelsBodylessJob(t *testing.T) {
 	if err := job.Cause(); !errors.Is(err, failure) {
 		t.Errorf("Cause() = %v, want %v", err, failure)
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestCompletableJob_NewJobUnderJobHandles ports kotlinx
@@ -307,10 +308,10 @@ func TestCompletableJob_NewJobUnderJobHandles(t *testing.T) {
 	for _, depth := range []int{1, 3} {
 		t.Run(map[int]string{1: "single", 3: "triple chain"}[depth], func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			failure := newErr("deep")
+			rec := testkit.NewRecorder()
+			failure := testkit.NewErr("deep")
 			err := call(t, "Scope", func() error {
-				return core.Scope(rec.ctx(), func(ctx context.Context) error {
+				return core.Scope(rec.Ctx(), func(ctx context.Context) error {
 					for range depth {
 						ctx = core.NewJob(ctx).Context()
 					}
@@ -321,7 +322,7 @@ func TestCompletableJob_NewJobUnderJobHandles(t *testing.T) {
 			if !errors.Is(err, failure) {
 				t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 			}
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }

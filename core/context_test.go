@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestRule14_ContextCarriesJobValuesDeadline checks that a job's context
@@ -76,7 +77,7 @@ func TestRule14_JobOf(t *testing.T) {
 // (API rule 14; STYLE 8).
 func TestRule14_DoneOnEveryEnd(t *testing.T) {
 	t.Parallel()
-	why, failure := newErr("why"), newErr("failure")
+	why, failure := testkit.NewErr("why"), testkit.NewErr("failure")
 	tests := []struct {
 		name  string
 		end   func(j core.CompletableJob)
@@ -156,8 +157,8 @@ func TestRule14_DoneOnlyAfterStateChanged(t *testing.T) {
 				if active {
 					t.Fatalf("iteration %d: IsActive() = true after the job's context was done", i)
 				}
-			case <-time.After(waitTimeout(t)):
-				t.Fatalf("iteration %d: AfterFunc did not run\n%s", i, goroutineDump())
+			case <-time.After(testkit.WaitTimeout(t)):
+				t.Fatalf("iteration %d: AfterFunc did not run\n%s", i, testkit.GoroutineDump())
 			}
 		}
 		stop()
@@ -172,8 +173,8 @@ func TestRule14_DoneOnlyAfterStateChanged(t *testing.T) {
 			if s != core.Completed {
 				t.Fatalf("iteration %d: State() = %v in AfterFunc after Complete, want %v", i, s, core.Completed)
 			}
-		case <-time.After(waitTimeout(t)):
-			t.Fatalf("iteration %d: AfterFunc did not run\n%s", i, goroutineDump())
+		case <-time.After(testkit.WaitTimeout(t)):
+			t.Fatalf("iteration %d: AfterFunc did not run\n%s", i, testkit.GoroutineDump())
 		}
 		stop()
 	}
@@ -261,7 +262,7 @@ func TestRule14_DerivingStartsNoGoroutine(t *testing.T) {
 // callbacks run (API rule 14).
 func TestRule14_DerivedContextsFollowJob(t *testing.T) {
 	t.Parallel()
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	job := core.NewJob(nil)
 	derived, stop := context.WithCancel(job.Context())
 	defer stop()

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // ---------------------------------------------------------------------------
@@ -22,7 +23,7 @@ import (
 // message (API: CancellationError; STYLE 7, 9).
 func TestCancellationError(t *testing.T) {
 	t.Parallel()
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	tests := []struct {
 		name string
 		err  *core.CancellationError
@@ -64,7 +65,7 @@ func TestCancellationError(t *testing.T) {
 // STYLE 9).
 func TestPanicError(t *testing.T) {
 	t.Parallel()
-	inner := newErr("inner")
+	inner := testkit.NewErr("inner")
 	withErr := &core.PanicError{Value: inner, Stack: []byte("stack")}
 	if !errors.Is(withErr, inner) || withErr.Unwrap() != error(inner) {
 		t.Errorf("PanicError{Value: err}.Unwrap() = %v, want %v", withErr.Unwrap(), inner)
@@ -92,9 +93,9 @@ func TestIsCancellation(t *testing.T) {
 		{"nil", nil, false},
 		{"context.Canceled", context.Canceled, true},
 		{"wrapped context.Canceled", fmt.Errorf("x: %w", context.Canceled), true},
-		{"joined context.Canceled", errors.Join(newErr("a"), context.Canceled), true},
+		{"joined context.Canceled", errors.Join(testkit.NewErr("a"), context.Canceled), true},
 		{"context.DeadlineExceeded", context.DeadlineExceeded, false},
-		{"plain error", newErr("a"), false},
+		{"plain error", testkit.NewErr("a"), false},
 		{"CancellationError", &core.CancellationError{}, true},
 	}
 	for _, tt := range tests {
@@ -112,7 +113,7 @@ func TestIsCancellation(t *testing.T) {
 // are final, and before Join on it returns (API rule 9; kotlinx rule 42).
 func TestRule9_ReportedOnceAfterChildrenBeforeJoin(t *testing.T) {
 	t.Parallel()
-	failure := newErr("root")
+	failure := testkit.NewErr("root")
 	release := make(chan struct{})
 	childStarted := make(chan struct{})
 	childCh := make(chan core.Job, 1)
@@ -168,12 +169,12 @@ func TestRule9_CancellationsNeverReported(t *testing.T) {
 	}{
 		{"Cancel", func(t *testing.T, ctx context.Context) core.Job {
 			j := core.Launch(ctx, blockUntilDone(nil))
-			j.Cancel(newErr("plain cause"))
+			j.Cancel(testkit.NewErr("plain cause"))
 			return j
 		}},
 		{"body returns CancellationError", func(t *testing.T, ctx context.Context) core.Job {
 			return core.Launch(ctx, func(context.Context) error {
-				return &core.CancellationError{Cause: newErr("why")}
+				return &core.CancellationError{Cause: testkit.NewErr("why")}
 			})
 		}},
 		{"parent cancelled", func(t *testing.T, ctx context.Context) core.Job {
@@ -191,18 +192,18 @@ func TestRule9_CancellationsNeverReported(t *testing.T) {
 		{"ctx cancelled", func(t *testing.T, ctx context.Context) core.Job {
 			ctx, stop := context.WithCancelCause(ctx)
 			j := core.Launch(ctx, blockUntilDone(nil))
-			stop(newErr("ctx cause"))
+			stop(testkit.NewErr("ctx cause"))
 			return j
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			job := tt.run(t, rec.ctx())
+			rec := testkit.NewRecorder()
+			job := tt.run(t, rec.Ctx())
 			mustJoin(t, job)
 			wantCancellation(t, job.Cause())
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }
@@ -212,18 +213,18 @@ func TestRule9_CancellationsNeverReported(t *testing.T) {
 // topmost Launch reports it (API rule 9; kotlinx rule 39).
 func TestRule9_HandlingParentSuppressesChildHandler(t *testing.T) {
 	t.Parallel()
-	rootRec, childRec := newRecorder(), newRecorder()
-	failure := newErr("child")
-	root := core.Launch(rootRec.ctx(), func(ctx context.Context) error {
-		core.Launch(core.WithExceptionHandler(ctx, childRec.handle), func(context.Context) error {
+	rootRec, childRec := testkit.NewRecorder(), testkit.NewRecorder()
+	failure := testkit.NewErr("child")
+	root := core.Launch(rootRec.Ctx(), func(ctx context.Context) error {
+		core.Launch(core.WithExceptionHandler(ctx, childRec.Handle), func(context.Context) error {
 			return failure
 		})
 		<-ctx.Done()
 		return ctx.Err()
 	})
 	mustJoin(t, root)
-	rootRec.expectOne(t, failure)
-	childRec.expectNone(t)
+	rootRec.ExpectOne(t, failure)
+	childRec.ExpectNone(t)
 }
 
 // TestRule9_ChildOfRootJob ports kotlinx
@@ -232,18 +233,18 @@ func TestRule9_HandlingParentSuppressesChildHandler(t *testing.T) {
 // its other child is only cancelled (API rule 9; kotlinx rules 37, 42).
 func TestRule9_ChildOfRootJob(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	job := core.NewJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	job := core.NewJob(rec.Ctx())
 	started := make(chan struct{})
 	j1 := core.Launch(job.Context(), blockUntilDone(started))
 	waitChan(t, started, "first child to start")
-	failure := newErr("x")
+	failure := testkit.NewErr("x")
 	j2 := core.Launch(job.Context(), func(context.Context) error { return failure })
 	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
 		t.Fatalf("JoinAll(ctx, j1, j2) = %v, want nil", err)
 	}
 	mustJoin(t, job)
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 	checkState(t, job, core.Cancelled)
 	wantCancellation(t, j1.Cause())
 }
@@ -265,9 +266,9 @@ func TestRule9_ExceptionOnChildCancellation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			root := core.NewJob(rec.ctx())
-			ioErr, arith := newErr("io"), newErr("arith")
+			rec := testkit.NewRecorder()
+			root := core.NewJob(rec.Ctx())
+			ioErr, arith := testkit.NewErr("io"), testkit.NewErr("arith")
 			grandStarted := make(chan struct{})
 			child := core.Launch(root.Context(), func(ctx context.Context) error {
 				core.Launch(ctx, func(ctx context.Context) error {
@@ -282,7 +283,7 @@ func TestRule9_ExceptionOnChildCancellation(t *testing.T) {
 			})
 			mustJoin(t, child)
 			mustJoin(t, root)
-			got := rec.expectOne(t, arith)
+			got := rec.ExpectOne(t, arith)
 			if errors.Is(got, ioErr) {
 				t.Errorf("reported %v, want the grandchild's failure without the root's cause", got)
 			}
@@ -298,36 +299,36 @@ func TestRule9_ExceptionOnChildCancellation(t *testing.T) {
 // (API rules 9, 13).
 func TestRule9_NoHandlerForBodylessAndScopes(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("x")
-	job := core.NewJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("x")
+	job := core.NewJob(rec.Ctx())
 	job.Fail(failure)
-	sup := core.NewSupervisorJob(rec.ctx())
+	sup := core.NewSupervisorJob(rec.Ctx())
 	sup.Fail(failure)
 	err := call(t, "Scope", func() error {
-		return core.Scope(rec.ctx(), func(context.Context) error { return failure })
+		return core.Scope(rec.Ctx(), func(context.Context) error { return failure })
 	})
 	if !errors.Is(err, failure) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
 	err = call(t, "SupervisorScope", func() error {
-		return core.SupervisorScope(rec.ctx(), func(context.Context) error { return failure })
+		return core.SupervisorScope(rec.Ctx(), func(context.Context) error { return failure })
 	})
 	if !errors.Is(err, failure) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule9_AggregateIsReported checks that the handler receives the final,
 // aggregated error (API rules 7, 9; kotlinx rule 42).
 func TestRule9_AggregateIsReported(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	e1, e2 := newErr("1"), newErr("2")
+	rec := testkit.NewRecorder()
+	e1, e2 := testkit.NewErr("1"), testkit.NewErr("2")
 	started := make(chan struct{})
 	release := make(chan struct{})
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		core.Launch(ctx, func(context.Context) error {
 			close(started)
 			hold(t, release)
@@ -340,7 +341,7 @@ func TestRule9_AggregateIsReported(t *testing.T) {
 		return ctx.Err()
 	})
 	mustJoin(t, job)
-	checkAggregate(t, "reported error", rec.expectOne(t, e1), e1, e2)
+	checkAggregate(t, "reported error", rec.ExpectOne(t, e1), e1, e2)
 }
 
 // TestRule9_DefaultHandlerLogs checks that without WithExceptionHandler an
@@ -348,7 +349,7 @@ func TestRule9_AggregateIsReported(t *testing.T) {
 // default slog logger, so it does not run in parallel.
 func TestRule9_DefaultHandlerLogs(t *testing.T) {
 	logs := captureSlog(t)
-	failure := newErr("unhandled in default handler test")
+	failure := testkit.NewErr("unhandled in default handler test")
 	job := core.Launch(context.Background(), func(context.Context) error { return failure })
 	mustJoin(t, job)
 	if got := logs.String(); !strings.Contains(got, failure.Error()) {
@@ -366,7 +367,7 @@ func TestRule9_PanickingExceptionHandler(t *testing.T) {
 		calls.Add(1)
 		panic("handler exploded")
 	})
-	job := core.Launch(ctx, func(context.Context) error { return newErr("x") })
+	job := core.Launch(ctx, func(context.Context) error { return testkit.NewErr("x") })
 	mustJoin(t, job)
 	checkState(t, job, core.Cancelled)
 	if got := calls.Load(); got != 1 {
@@ -411,16 +412,16 @@ func (b *syncBuffer) String() string {
 // parent never runs and reports nothing (API rules 4, 9).
 func TestRule9_CancelledParent(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	parent := core.NewJob(rec.ctx())
-	parent.Fail(newErr("parent"))
+	rec := testkit.NewRecorder()
+	parent := core.NewJob(rec.Ctx())
+	parent.Fail(testkit.NewErr("parent"))
 	var ran atomic.Bool
-	job := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return newErr("child") })
+	job := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return testkit.NewErr("child") })
 	mustJoin(t, job)
 	if ran.Load() {
 		t.Errorf("body ran under a failed parent")
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule9_NestedExceptionHandlersInScope checks that a failure inside a
@@ -428,11 +429,11 @@ func TestRule9_CancelledParent(t *testing.T) {
 // handlers on the children's contexts (API rules 9, 13; kotlinx rule 40).
 func TestRule9_NestedExceptionHandlersInScope(t *testing.T) {
 	t.Parallel()
-	outer, inner := newRecorder(), newRecorder()
-	failure := newErr("x")
+	outer, inner := testkit.NewRecorder(), testkit.NewRecorder()
+	failure := testkit.NewErr("x")
 	err := call(t, "Scope", func() error {
-		return core.Scope(outer.ctx(), func(ctx context.Context) error {
-			core.Launch(core.WithExceptionHandler(ctx, inner.handle), func(ctx context.Context) error {
+		return core.Scope(outer.Ctx(), func(ctx context.Context) error {
+			core.Launch(core.WithExceptionHandler(ctx, inner.Handle), func(ctx context.Context) error {
 				core.Launch(ctx, func(context.Context) error { return failure })
 				return nil
 			})
@@ -442,8 +443,8 @@ func TestRule9_NestedExceptionHandlersInScope(t *testing.T) {
 	if !errors.Is(err, failure) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
-	outer.expectNone(t)
-	inner.expectNone(t)
+	outer.ExpectNone(t)
+	inner.ExpectNone(t)
 }
 
 // uncomparableError is an error whose dynamic type cannot be compared with
@@ -461,8 +462,8 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("single", func(t *testing.T) {
 		t.Parallel()
-		rec := newRecorder()
-		parent := core.NewJob(rec.ctx())
+		rec := testkit.NewRecorder()
+		parent := core.NewJob(rec.Ctx())
 		job := core.Launch(parent.Context(), func(context.Context) error {
 			return uncomparableError{[]string{"only"}}
 		})
@@ -473,7 +474,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
 			t.Errorf("Cause() = %v, parent.Cause() = %v, want the uncomparable failure", job.Cause(), parent.Cause())
 		}
-		if errs := rec.get(); len(errs) != 1 || errs[0].Error() != "only" {
+		if errs := rec.Errors(); len(errs) != 1 || errs[0].Error() != "only" {
 			t.Errorf("exception handler got %v, want one call with %q", errs, "only")
 		}
 	})
@@ -492,10 +493,10 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 	})
 	t.Run("aggregated", func(t *testing.T) {
 		t.Parallel()
-		rec := newRecorder()
+		rec := testkit.NewRecorder()
 		started := make(chan struct{})
 		release := make(chan struct{})
-		job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+		job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 			core.Launch(ctx, func(context.Context) error {
 				close(started)
 				hold(t, release) // ignores the cancellation
@@ -509,7 +510,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		})
 		mustJoin(t, job)
 		checkState(t, job, core.Cancelled)
-		errs := rec.get()
+		errs := rec.Errors()
 		if len(errs) != 1 {
 			t.Fatalf("exception handler got %v, want one call", errs)
 		}
@@ -527,9 +528,9 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 // (API rule 7); and the name of a job's context.
 func TestMultiError(t *testing.T) {
 	t.Parallel()
-	first, second := newErr("first"), newErr("second")
-	rec := newRecorder()
-	s := core.NewJob(rec.ctx()) // handles nothing: the Launch child reports
+	first, second := testkit.NewErr("first"), testkit.NewErr("second")
+	rec := testkit.NewRecorder()
+	s := core.NewJob(rec.Ctx()) // handles nothing: the Launch child reports
 	started, release := make(chan struct{}), make(chan struct{})
 	core.Launch(s.Context(), func(ctx context.Context) error {
 		close(started)
@@ -551,7 +552,7 @@ func TestMultiError(t *testing.T) {
 	if got := m.Error(); !strings.HasPrefix(got, first.Error()) {
 		t.Errorf("Error() = %q, want it to start with %q", got, first.Error())
 	}
-	rec.expectOne(t, second)
+	rec.ExpectOne(t, second)
 	if got := fmt.Sprint(s.Context()); !strings.HasSuffix(got, ".Context") {
 		t.Errorf("job context String() = %q, want a name ending in .Context", got)
 	}

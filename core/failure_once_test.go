@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestRule7_FailureReachesEachAncestorOnce fails the leaf of a three-level
@@ -29,7 +30,7 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"comparable", newErr("leaf")},
+		{"comparable", testkit.NewErr("leaf")},
 		{"uncomparable", hammerFailure{id: "leaf", path: []string{"leaf"}}},
 	}
 	for _, tc := range tests {
@@ -52,8 +53,8 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 		})
 		t.Run(tc.name+"/Launch chain", func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			top := core.Launch(rec.ctx(), func(ctx context.Context) error {
+			rec := testkit.NewRecorder()
+			top := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 				mid := core.Launch(ctx, blockUntilDone(nil))
 				leaf := core.NewJob(mid.Context())
 				leaf.Fail(tc.err)
@@ -64,7 +65,7 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 			if errs := multiErrors(top.Cause()); errs != nil {
 				t.Errorf("top: Cause() = %v, an aggregate of %d errors, want the leaf's failure alone", top.Cause(), len(errs))
 			}
-			got := rec.expectOne(t, tc.err)
+			got := rec.ExpectOne(t, tc.err)
 			if errs := multiErrors(got); errs != nil {
 				t.Errorf("exception handler got %v, an aggregate of %d errors, want the leaf's failure alone", got, len(errs))
 			}

@@ -7,8 +7,8 @@ package core_test
 // 12, 15; STYLE point 19).
 //
 // The helpers of this file (stress*) are shared with memory_test.go and
-// alloc_test.go, and are self-contained so that these files do not depend on
-// the helpers of the other test files.
+// alloc_test.go, and depend only on internal/testkit, so that these files do
+// not depend on the helpers of the other test files.
 
 import (
 	"context"
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // stressTimeout bounds every wait of the stress, memory and allocation
@@ -35,28 +36,11 @@ const stressTimeout = 30 * time.Second
 // stressWaitLimit is stressTimeout, shortened so that the test fails with a
 // dump before the test binary's own -timeout kills it.
 func stressWaitLimit(t testing.TB) time.Duration {
-	d := stressTimeout
-	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if dl, ok := tt.Deadline(); ok {
-			if left := time.Until(dl) - 2*time.Second; left < d {
-				d = max(left, time.Second)
-			}
-		}
-	}
-	return d
+	return testkit.WaitLimit(t, stressTimeout, 2*time.Second)
 }
 
 // stressDump returns the stacks of all goroutines.
-func stressDump() string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return string(buf[:n])
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
+func stressDump() string { return testkit.GoroutineDump() }
 
 // stressWait waits until ch is closed, or fails the test with a goroutine
 // dump after stressTimeout.
@@ -112,16 +96,6 @@ func stressSpin(t testing.TB, cond func() bool) bool {
 	return true
 }
 
-// stressClosed reports whether ch is closed right now.
-func stressClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
 // stressFlags is the (IsActive, IsCompleted, IsCancelled) triple of rule 1.
 type stressFlags struct{ active, completed, cancelled bool }
 
@@ -151,10 +125,10 @@ func stressFinalState(j core.Job) string {
 	if cause := j.Cause(); (cause == nil) != (st == core.Completed) {
 		bad = append(bad, fmt.Sprintf("Cause() = %v in state %v, want nil iff Completed", cause, st))
 	}
-	if !stressClosed(j.Done()) {
+	if !testkit.IsClosed(j.Done()) {
 		bad = append(bad, "Done() not closed")
 	}
-	if !stressClosed(j.Context().Done()) {
+	if !testkit.IsClosed(j.Context().Done()) {
 		bad = append(bad, "Context().Done() not closed")
 	}
 	if err := j.Join(context.Background()); err != nil {
@@ -773,8 +747,8 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 		r.mu.Lock()
 		r.reportsAtJoin = len(r.reports)
 		r.mu.Unlock()
-		if !stressClosed(job.Done()) || !job.IsCompleted() {
-			r.problem("Join returned with State() = %v, Done closed = %v", job.State(), stressClosed(job.Done()))
+		if !testkit.IsClosed(job.Done()) || !job.IsCompleted() {
+			r.problem("Join returned with State() = %v, Done closed = %v", job.State(), testkit.IsClosed(job.Done()))
 		}
 		if bad := handlersBeforeDone(job, preA, preC); bad != "" {
 			r.problem("Join returned before the handlers ran: %s", bad)
@@ -1286,7 +1260,7 @@ func TestHammer_DoneClosedWhenJoinReturns(t *testing.T) {
 				if err := j.Join(context.Background()); err != nil {
 					problems = append(problems, stressProblem{"Join(ctx) = %v, want nil", fmt.Sprintf("job %d: Join(ctx) = %v", i, err)})
 				}
-				if !stressClosed(j.Done()) {
+				if !testkit.IsClosed(j.Done()) {
 					problems = append(problems, stressProblem{
 						"Done() not closed right after Join returned nil (Done made before completion: %v)",
 						fmt.Sprintf("job %d: Done() not closed right after Join returned nil (Done made before completion: %v)", i, early[i] != nil),
@@ -1442,7 +1416,7 @@ func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
 				t.Errorf("IsCompleted() = false inside a completion handler, want true (state %v)", job.State())
 			}
 			// The first call of Done is made while the handler runs.
-			if stressClosed(job.Done()) {
+			if testkit.IsClosed(job.Done()) {
 				t.Errorf("Done() is closed while a handler still runs, want it open until the handlers returned")
 			}
 			ctx, stop := context.WithTimeout(context.Background(), shortDuration)

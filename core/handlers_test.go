@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // goid returns the id of the calling goroutine, read from its stack header
@@ -55,7 +56,7 @@ func TestJobHandlers_ManyHandlers(t *testing.T) {
 	for i := range n {
 		job.InvokeOnCompletion(func(err error) { order = append(order, i); causes[i] = err })
 	}
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	job.Cancel(why)
 	job.Cancel(nil)
 	if len(order) != n {
@@ -170,8 +171,8 @@ func TestJobHandlers_ExceptionsInHandler(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const n = 20
-			rec := newRecorder()
-			job := tt.make(rec.ctx())
+			rec := testkit.NewRecorder()
+			job := tt.make(rec.Ctx())
 			completions := make([]counter, n)
 			cancellings := make([]counter, n)
 			for i := range n {
@@ -192,7 +193,7 @@ func TestJobHandlers_ExceptionsInHandler(t *testing.T) {
 					t.Errorf("handler pair %d ran (%d, %d) times, want (1, 1)", i, completions[i].get(), cancellings[i].get())
 				}
 			}
-			errs := rec.get()
+			errs := rec.Errors()
 			if len(errs) != 2*n {
 				t.Fatalf("exception handler got %d calls, want %d (one per panicking handler): %v", len(errs), 2*n, errs)
 			}
@@ -219,7 +220,7 @@ func TestJobHandlers_ExceptionsInHandler(t *testing.T) {
 // rule 44).
 func TestRule10_HandlerSeesFinalState(t *testing.T) {
 	t.Parallel()
-	failure := newErr("x")
+	failure := testkit.NewErr("x")
 	tests := []struct {
 		name  string
 		end   func(j core.CompletableJob)
@@ -330,7 +331,7 @@ func TestRule10_DoneAndJoinWaitForHandlers(t *testing.T) {
 // 45, 46).
 func TestRule10_RegisteredOnFinishedJob(t *testing.T) {
 	t.Parallel()
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	me := goid()
 
 	completed := core.NewJob(nil)
@@ -397,7 +398,7 @@ func TestRule10_OnCancellingHandler(t *testing.T) {
 		defer mu.Unlock()
 		events = append(events, "completion")
 	})
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	job.Cancel(why)
 	mu.Lock()
 	if got := strings.Join(events, ","); got != "cancelling" {
@@ -457,11 +458,11 @@ func TestAbstractCoroutine_Notifications(t *testing.T) {
 // aggregate (API rules 7, 10; kotlinx rules 46, 24).
 func TestAbstractCoroutine_NotificationsWithException(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	e1, e2 := newErr("1"), newErr("2")
+	rec := testkit.NewRecorder()
+	e1, e2 := testkit.NewErr("1"), testkit.NewErr("2")
 	started := make(chan struct{})
 	release := make(chan struct{})
-	job := core.Launch(rec.ctx(), func(context.Context) error {
+	job := core.Launch(rec.Ctx(), func(context.Context) error {
 		close(started)
 		hold(t, release) // ignores the cancellation
 		return e2
@@ -490,7 +491,7 @@ func TestAbstractCoroutine_NotificationsWithException(t *testing.T) {
 		t.Fatalf("handlers ran (cancelling %d more, completion %d) times, want (0, 1)", len(cancelling), len(completion))
 	}
 	checkAggregate(t, "completion handler cause", <-completion, e1, e2)
-	rec.expectOne(t, e1)
+	rec.ExpectOne(t, e1)
 }
 
 // TestRule10_DisposeAfterCompletion checks that disposing after the handler
@@ -537,7 +538,7 @@ const retainSlack = 64
 // failing the test after a generous time.
 func waitCollected(t *testing.T, collected *atomic.Int32, want int32, what string) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout(t))
+	deadline := time.Now().Add(testkit.WaitTimeout(t))
 	for collected.Load() < want {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: only %d of %d objects were collected: still retained", what, collected.Load(), want)

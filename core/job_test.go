@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // ---------------------------------------------------------------------------
@@ -20,13 +21,13 @@ import (
 // goroutine with the job's context and returns while it runs (API rule 2).
 func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	started := make(chan struct{})
 	unblock := make(chan struct{})
 	bodyJob := make(chan core.Job, 1)
 	launched := make(chan core.Job, 1)
 	go func() { // ends when Launch returns
-		launched <- core.Launch(rec.ctx(), func(ctx context.Context) error {
+		launched <- core.Launch(rec.Ctx(), func(ctx context.Context) error {
 			bodyJob <- core.JobOf(ctx)
 			close(started)
 			hold(t, unblock)
@@ -36,9 +37,9 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 	var job core.Job
 	select {
 	case job = <-launched:
-	case <-time.After(waitTimeout(t)):
+	case <-time.After(testkit.WaitTimeout(t)):
 		close(unblock)
-		t.Fatalf("Launch did not return while its body was blocked\n%s", goroutineDump())
+		t.Fatalf("Launch did not return while its body was blocked\n%s", testkit.GoroutineDump())
 	}
 	waitChan(t, started, "body to start")
 	checkState(t, job, core.Active)
@@ -51,7 +52,7 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 	if err := job.Cause(); err != nil {
 		t.Errorf("Cause() = %v, want nil", err)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule2_BodyOutcome checks how the body's result decides the job's end:
@@ -59,7 +60,7 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 // fails the job, cancels the parent and is reported (API rules 2, 7, 9).
 func TestRule2_BodyOutcome(t *testing.T) {
 	t.Parallel()
-	failure := newErr("failure")
+	failure := testkit.NewErr("failure")
 	tests := []struct {
 		name    string
 		body    func(ctx context.Context) error
@@ -92,7 +93,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 		{
 			name: "CancellationError cancels",
 			body: func(context.Context) error {
-				return &core.CancellationError{Message: "stop", Cause: newErr("why")}
+				return &core.CancellationError{Message: "stop", Cause: testkit.NewErr("why")}
 			},
 			state: core.Cancelled,
 			check: wantCancellation,
@@ -165,15 +166,15 @@ func TestRule2_BodyOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			parent := core.NewJob(rec.ctx())
-			cleanupJob(t, parent)
+			rec := testkit.NewRecorder()
+			parent := core.NewJob(rec.Ctx())
+			testkit.CleanupJob(t, parent)
 			job := core.Launch(parent.Context(), tt.body)
 			mustJoin(t, job)
 			checkState(t, job, tt.state)
 			tt.check(t, job.Cause())
 			if !tt.failure {
-				rec.expectNone(t)
+				rec.ExpectNone(t)
 				if !parent.IsActive() {
 					t.Errorf("parent.IsActive() = false after a child ended %v, want true", tt.state)
 				}
@@ -186,7 +187,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			}
 			// The root NewJob does not handle the failure, so the
 			// Launch job reports it, before its Join returns.
-			got := rec.expectOne(t, job.Cause())
+			got := rec.ExpectOne(t, job.Cause())
 			tt.check(t, got)
 			if !parent.IsCancelled() {
 				t.Errorf("parent.IsCancelled() = false after a child failed, want true")
@@ -223,11 +224,11 @@ func TestRule2_EchoOfOwnCancellation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			parent := core.NewJob(rec.ctx())
-			cleanupJob(t, parent)
+			rec := testkit.NewRecorder()
+			parent := core.NewJob(rec.Ctx())
+			testkit.CleanupJob(t, parent)
 			job := core.Launch(parent.Context(), tt.body)
-			job.Cancel(newErr("plain cause")) // not a cancellation error itself
+			job.Cancel(testkit.NewErr("plain cause")) // not a cancellation error itself
 			wantOnlyCancelled(t, job, parent, rec)
 		})
 	}
@@ -236,12 +237,12 @@ func TestRule2_EchoOfOwnCancellation(t *testing.T) {
 // wantOnlyCancelled joins job and checks that it ended cancelled, not
 // failed: Cancelled with a cancellation cause, nothing reported, and its
 // parent still active.
-func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *recorder) {
+func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *testkit.Recorder) {
 	t.Helper()
 	mustJoin(t, job)
 	checkState(t, job, core.Cancelled)
 	wantCancellation(t, job.Cause())
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 	if !parent.IsActive() {
 		t.Errorf("parent.IsActive() = false, want true: the child was only cancelled")
 	}
@@ -252,9 +253,9 @@ func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *recorder) {
 // not a failure (API rule 2).
 func TestRule2_DeadlineEchoIsCancellation(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	parent := core.NewJob(rec.ctx())
-	cleanupJob(t, parent)
+	rec := testkit.NewRecorder()
+	parent := core.NewJob(rec.Ctx())
+	testkit.CleanupJob(t, parent)
 	ctx, stop := context.WithTimeout(parent.Context(), time.Millisecond)
 	defer stop()
 	job := core.Launch(ctx, func(ctx context.Context) error {
@@ -270,9 +271,9 @@ func TestRule2_DeadlineEchoIsCancellation(t *testing.T) {
 // the earlier cancellation (API rules 2, 7).
 func TestRule2_ForeignDeadlineAfterCancelIsFailure(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	started := make(chan struct{})
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		close(started)
 		<-ctx.Done()
 		return context.DeadlineExceeded
@@ -283,7 +284,7 @@ func TestRule2_ForeignDeadlineAfterCancelIsFailure(t *testing.T) {
 	if err := job.Cause(); !errors.Is(err, context.DeadlineExceeded) || core.IsCancellation(err) {
 		t.Errorf("Cause() = %v, want the failure %v", err, context.DeadlineExceeded)
 	}
-	rec.expectOne(t, context.DeadlineExceeded)
+	rec.ExpectOne(t, context.DeadlineExceeded)
 }
 
 // ---------------------------------------------------------------------------
@@ -340,7 +341,7 @@ func TestRule3_StartReturnsTrueOnce(t *testing.T) {
 		hold(t, release)
 		return nil
 	}, core.Lazy())
-	cleanupJob(t, job)
+	testkit.CleanupJob(t, job)
 	const n = 8
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -396,7 +397,7 @@ func TestRule3_JoinStartsLazyJob(t *testing.T) {
 func TestRule3_LazyChildKeepsParentWaiting(t *testing.T) {
 	t.Parallel()
 	parent := core.NewJob(nil)
-	cleanupJob(t, parent)
+	testkit.CleanupJob(t, parent)
 	var ran atomic.Bool
 	child := core.Launch(parent.Context(), func(context.Context) error {
 		ran.Store(true)
@@ -453,7 +454,7 @@ func TestRule3_StartVersusCancel(t *testing.T) {
 func TestRule4_ParentIsJobOfCtx(t *testing.T) {
 	t.Parallel()
 	parent := core.NewJob(nil)
-	cleanupJob(t, parent)
+	testkit.CleanupJob(t, parent)
 	if got := core.JobOf(parent.Context()); got != core.Job(parent) {
 		t.Fatalf("JobOf(parent.Context()) = %v, want %v", got, parent)
 	}
@@ -536,35 +537,35 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 	parents := []struct {
 		name string
 		// make returns the parent and a func that lets it finish.
-		make func(t *testing.T, rec *recorder) (core.Job, func())
+		make func(t *testing.T, rec *testkit.Recorder) (core.Job, func())
 	}{
-		{"cancelled NewJob", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.NewJob(rec.ctx())
+		{"cancelled NewJob", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.NewJob(rec.Ctx())
 			p.Cancel(nil)
 			return p, func() {}
 		}},
-		{"failed NewJob", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.NewJob(rec.ctx())
-			p.Fail(newErr("parent"))
+		{"failed NewJob", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.NewJob(rec.Ctx())
+			p.Fail(testkit.NewErr("parent"))
 			return p, func() {}
 		}},
-		{"completed NewJob", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.NewJob(rec.ctx())
+		{"completed NewJob", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.NewJob(rec.Ctx())
 			p.Complete()
 			return p, func() {}
 		}},
-		{"completed Launch", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.Launch(rec.ctx(), func(context.Context) error { return nil })
+		{"completed Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.Launch(rec.Ctx(), func(context.Context) error { return nil })
 			mustJoin(t, p)
 			return p, func() {}
 		}},
-		{"failed Launch", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.Launch(rec.ctx(), func(context.Context) error { return newErr("parent") })
+		{"failed Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.Launch(rec.Ctx(), func(context.Context) error { return testkit.NewErr("parent") })
 			mustJoin(t, p)
 			return p, func() {}
 		}},
-		{"cancelling NewJob", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p := core.NewJob(rec.ctx())
+		{"cancelling NewJob", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p := core.NewJob(rec.Ctx())
 			started := make(chan struct{})
 			release := make(chan struct{})
 			core.Launch(p.Context(), func(context.Context) error {
@@ -577,8 +578,8 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 			checkState(t, p, core.Cancelling)
 			return p, func() { close(release); mustJoin(t, p) }
 		}},
-		{"cancelling Launch", func(t *testing.T, rec *recorder) (core.Job, func()) {
-			p, release := launchHeld(t, rec.ctx())
+		{"cancelling Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
+			p, release := launchHeld(t, rec.Ctx())
 			p.Cancel(nil)
 			checkState(t, p, core.Cancelling)
 			return p, func() { close(release); mustJoin(t, p) }
@@ -605,7 +606,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 		for _, kt := range kinds {
 			t.Run(pt.name+"/"+kt.name, func(t *testing.T) {
 				t.Parallel()
-				rec := newRecorder()
+				rec := testkit.NewRecorder()
 				parent, finish := pt.make(t, rec)
 				var ran atomic.Bool
 				child := kt.make(parent.Context(), &ran)
@@ -633,7 +634,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 				if ran.Load() {
 					t.Errorf("the body of a child created under a finished parent ran")
 				}
-				for _, err := range rec.get() {
+				for _, err := range rec.Errors() {
 					if core.IsCancellation(err) {
 						t.Errorf("exception handler got the cancellation %v", err)
 					}
@@ -649,7 +650,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 func TestRule4_ChildUnderCompletingParent(t *testing.T) {
 	t.Parallel()
 	parent := core.NewJob(nil)
-	cleanupJob(t, parent)
+	testkit.CleanupJob(t, parent)
 	first := core.NewJob(parent.Context())
 	parent.Complete()
 	checkState(t, parent, core.Completing)
@@ -685,34 +686,34 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 			t.Parallel()
 			t.Run("cancelled later", func(t *testing.T) {
 				t.Parallel()
-				rec := newRecorder()
-				ctx, stop := context.WithCancelCause(rec.ctx())
+				rec := testkit.NewRecorder()
+				ctx, stop := context.WithCancelCause(rec.Ctx())
 				defer stop(nil)
 				job := kt.make(ctx)
-				cleanupJob(t, job)
+				testkit.CleanupJob(t, job)
 				if got := job.Parent(); got != nil {
 					t.Errorf("Parent() = %v, want nil", got)
 				}
-				stop(newErr("ctx cause"))
+				stop(testkit.NewErr("ctx cause"))
 				mustJoin(t, job)
 				checkState(t, job, core.Cancelled)
 				wantCancellation(t, job.Cause())
-				rec.expectNone(t)
+				rec.ExpectNone(t)
 			})
 			t.Run("already done", func(t *testing.T) {
 				t.Parallel()
-				rec := newRecorder()
-				ctx, stop := context.WithCancel(rec.ctx())
+				rec := testkit.NewRecorder()
+				ctx, stop := context.WithCancel(rec.Ctx())
 				stop()
 				job := kt.make(ctx)
-				cleanupJob(t, job)
+				testkit.CleanupJob(t, job)
 				// The ctx is done already: "when ctx is done" is now.
 				if !job.IsCancelled() {
 					t.Errorf("job made from a done ctx: State() = %v at creation, want it cancelled", job.State())
 				}
 				mustJoin(t, job)
 				checkState(t, job, core.Cancelled)
-				rec.expectNone(t)
+				rec.ExpectNone(t)
 			})
 		})
 	}
@@ -723,9 +724,9 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 // derived context is, without touching the parent (API rule 4).
 func TestRule4_DerivedContextCancellation(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	parent := core.NewJob(rec.ctx())
-	cleanupJob(t, parent)
+	rec := testkit.NewRecorder()
+	parent := core.NewJob(rec.Ctx())
+	testkit.CleanupJob(t, parent)
 	ctx, stop := context.WithCancel(parent.Context())
 	defer stop()
 	started := make(chan struct{})
@@ -738,7 +739,7 @@ func TestRule4_DerivedContextCancellation(t *testing.T) {
 	mustJoin(t, child)
 	checkState(t, child, core.Cancelled)
 	checkState(t, parent, core.Active)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // ---------------------------------------------------------------------------
@@ -802,9 +803,9 @@ func TestRule5_WaitsForChildrenRecursively(t *testing.T) {
 // (API rule 6; kotlinx rules 14, 28).
 func TestRule6_CancelGoesDown(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	root := core.NewJob(rec.ctx())
-	cleanupJob(t, root)
+	rec := testkit.NewRecorder()
+	root := core.NewJob(rec.Ctx())
+	testkit.CleanupJob(t, root)
 	childStarted, grandStarted := make(chan struct{}), make(chan struct{})
 	child := core.Launch(root.Context(), blockUntilDone(childStarted))
 	grand := core.Launch(child.Context(), blockUntilDone(grandStarted))
@@ -814,7 +815,7 @@ func TestRule6_CancelGoesDown(t *testing.T) {
 	waitChan(t, childStarted, "child to start")
 	waitChan(t, grandStarted, "grandchild to start")
 
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	root.Cancel(why)
 	for _, j := range []core.Job{root, child, grand, bodyless, sup, underSup} {
 		if !j.IsCancelled() {
@@ -837,14 +838,14 @@ func TestRule6_CancelGoesDown(t *testing.T) {
 			t.Errorf("%v.Cause() = %v, want it to wrap %v", j, j.Cause(), why)
 		}
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule6_CancelCause checks the cause a Cancel call records (API rule 6;
 // kotlinx rule 13).
 func TestRule6_CancelCause(t *testing.T) {
 	t.Parallel()
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	own := &core.CancellationError{Message: "stopped by test", Cause: why}
 	tests := []struct {
 		name  string
@@ -908,12 +909,12 @@ func TestRule6_CancelNeverCancelsParent(t *testing.T) {
 		{"Launch", func(ctx context.Context) core.Job { return core.Launch(ctx, blockUntilDone(nil)) }},
 	}
 	for _, kt := range kinds {
-		for _, cause := range []error{nil, newErr("plain")} {
+		for _, cause := range []error{nil, testkit.NewErr("plain")} {
 			t.Run(fmt.Sprintf("%s/%v", kt.name, cause), func(t *testing.T) {
 				t.Parallel()
-				rec := newRecorder()
-				parent := core.NewJob(rec.ctx())
-				cleanupJob(t, parent)
+				rec := testkit.NewRecorder()
+				parent := core.NewJob(rec.Ctx())
+				testkit.CleanupJob(t, parent)
 				sibling := core.NewJob(parent.Context())
 				job := kt.make(parent.Context())
 				job.Cancel(cause)
@@ -923,7 +924,7 @@ func TestRule6_CancelNeverCancelsParent(t *testing.T) {
 				mustJoin(t, job)
 				checkState(t, parent, core.Active)
 				checkState(t, sibling, core.Active)
-				rec.expectNone(t)
+				rec.ExpectNone(t)
 			})
 		}
 	}
@@ -983,7 +984,7 @@ func TestRule6_CancelFinalAtOnce(t *testing.T) {
 	}{
 		{"NewJob Cancel", func() core.Job { return core.NewJob(nil) }, func(j core.Job) { j.Cancel(nil) }, core.Cancelled},
 		{"NewJob Complete", func() core.Job { return core.NewJob(nil) }, func(j core.Job) { j.(core.CompletableJob).Complete() }, core.Completed},
-		{"NewJob Fail", func() core.Job { return core.NewJob(nil) }, func(j core.Job) { j.(core.CompletableJob).Fail(newErr("x")) }, core.Cancelled},
+		{"NewJob Fail", func() core.Job { return core.NewJob(nil) }, func(j core.Job) { j.(core.CompletableJob).Fail(testkit.NewErr("x")) }, core.Cancelled},
 		{"NewSupervisorJob Cancel", func() core.Job { return core.NewSupervisorJob(nil) }, func(j core.Job) { j.Cancel(nil) }, core.Cancelled},
 		{"NewJob with completed child", func() core.Job {
 			j := core.NewJob(nil)
@@ -1029,7 +1030,7 @@ func TestRule6_CancelCompletedJobDoesNothing(t *testing.T) {
 		var cancelling counter
 		job.InvokeOnCancelling(func(error) { cancelling.inc() })
 		before := cancelling.get()
-		job.Cancel(newErr("late"))
+		job.Cancel(testkit.NewErr("late"))
 		checkState(t, job, core.Completed)
 		if err := job.Cause(); err != nil {
 			t.Errorf("%v.Cause() = %v after a late Cancel, want nil", job, err)
@@ -1049,7 +1050,7 @@ func TestRule6_SecondCancelKeepsRootCause(t *testing.T) {
 	var mu sync.Mutex
 	var causes []error
 	job.InvokeOnCancelling(func(err error) { mu.Lock(); causes = append(causes, err); mu.Unlock() })
-	first, second := newErr("first"), newErr("second")
+	first, second := testkit.NewErr("first"), testkit.NewErr("second")
 	job.Cancel(first)
 	job.Cancel(second)
 	close(release)
@@ -1069,15 +1070,15 @@ func TestRule6_SecondCancelKeepsRootCause(t *testing.T) {
 // kotlinx rule 36).
 func TestRule6_CancelChildren(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	parent := core.NewJob(rec.ctx())
-	cleanupJob(t, parent)
+	rec := testkit.NewRecorder()
+	parent := core.NewJob(rec.Ctx())
+	testkit.CleanupJob(t, parent)
 	started := make(chan struct{})
 	c1 := core.Launch(parent.Context(), blockUntilDone(started))
 	c2 := core.NewJob(parent.Context())
 	grand := core.NewJob(c2.Context())
 	waitChan(t, started, "child to start")
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	parent.CancelChildren(why)
 	for _, c := range []core.Job{c1, c2, grand} {
 		if !c.IsCancelled() {
@@ -1104,7 +1105,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 	}
 	mustJoin(t, parent)
 	checkState(t, parent, core.Completed)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestJob_CancelAndJoinParentWaitsChildren ports kotlinx
@@ -1161,14 +1162,14 @@ func TestJob_IncompleteJobState(t *testing.T) {
 // CoroutinesTest.testCancelParentOnChildException).
 func TestRule7_FailureCancelsParentAndSiblings(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	rootStarted, sibStarted := make(chan struct{}), make(chan struct{})
-	root := core.Launch(rec.ctx(), blockUntilDone(rootStarted))
+	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
 	waitChan(t, rootStarted, "root body to start")
 	sibling := core.Launch(root.Context(), blockUntilDone(sibStarted))
 	bodyless := core.NewJob(root.Context())
 	waitChan(t, sibStarted, "sibling to start")
-	failure := newErr("child")
+	failure := testkit.NewErr("child")
 	failing := core.Launch(root.Context(), func(context.Context) error { return failure })
 	mustJoin(t, root)
 
@@ -1184,7 +1185,7 @@ func TestRule7_FailureCancelsParentAndSiblings(t *testing.T) {
 			t.Errorf("%v.Cause() = %v, want a cancellation caused by %v", j, err, failure)
 		}
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestRule7_RealFailureBeatsCancellation ports kotlinx
@@ -1193,12 +1194,12 @@ func TestRule7_FailureCancelsParentAndSiblings(t *testing.T) {
 // (API rules 7, 9; kotlinx rule 25).
 func TestRule7_RealFailureBeatsCancellation(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	rootStarted, childStarted := make(chan struct{}), make(chan struct{})
 	release := make(chan struct{})
-	root := core.Launch(rec.ctx(), blockUntilDone(rootStarted))
+	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
 	waitChan(t, rootStarted, "root body to start")
-	failure := newErr("late")
+	failure := testkit.NewErr("late")
 	core.Launch(root.Context(), func(context.Context) error {
 		close(childStarted)
 		hold(t, release)
@@ -1211,7 +1212,7 @@ func TestRule7_RealFailureBeatsCancellation(t *testing.T) {
 	if err := root.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("root.Cause() = %v, want the failure %v", err, failure)
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestRule7_Aggregation ports kotlinx
@@ -1220,11 +1221,11 @@ func TestRule7_RealFailureBeatsCancellation(t *testing.T) {
 // not attached (API rule 7; kotlinx rules 22-24).
 func TestRule7_Aggregation(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	rootStarted := make(chan struct{})
-	root := core.Launch(rec.ctx(), blockUntilDone(rootStarted))
+	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
 	waitChan(t, rootStarted, "root body to start")
-	e1, e2, e3, eCancel := newErr("1"), newErr("2"), newErr("3"), newErr("cancel cause")
+	e1, e2, e3, eCancel := testkit.NewErr("1"), testkit.NewErr("2"), testkit.NewErr("3"), testkit.NewErr("cancel cause")
 
 	late := func(release chan struct{}, err error) (core.Job, chan struct{}) {
 		started := make(chan struct{})
@@ -1260,7 +1261,7 @@ func TestRule7_Aggregation(t *testing.T) {
 	if errors.Is(err, eCancel) {
 		t.Errorf("root.Cause() = %v, want the cancellation of a child not attached", err)
 	}
-	checkAggregate(t, "reported error", rec.expectOne(t, e1), e1, e2, e3)
+	checkAggregate(t, "reported error", rec.ExpectOne(t, e1), e1, e2, e3)
 }
 
 // checkAggregate checks that err is the aggregate of want, in that order.
@@ -1293,11 +1294,11 @@ func checkAggregate(t *testing.T, what string, err error, want ...error) {
 // arrival order: a child's failure first, then the body's own (API rule 7).
 func TestRule7_BodyFailureAfterChildFailure(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	eChild, eBody := newErr("child"), newErr("body")
+	rec := testkit.NewRecorder()
+	eChild, eBody := testkit.NewErr("child"), testkit.NewErr("body")
 	started := make(chan struct{})
 	release := make(chan struct{})
-	root := core.Launch(rec.ctx(), func(context.Context) error {
+	root := core.Launch(rec.Ctx(), func(context.Context) error {
 		close(started)
 		hold(t, release) // ignores the cancellation
 		return eBody
@@ -1311,7 +1312,7 @@ func TestRule7_BodyFailureAfterChildFailure(t *testing.T) {
 	close(release)
 	mustJoin(t, root)
 	checkAggregate(t, "root.Cause()", root.Cause(), eChild, eBody)
-	checkAggregate(t, "reported error", rec.expectOne(t, eChild), eChild, eBody)
+	checkAggregate(t, "reported error", rec.ExpectOne(t, eChild), eChild, eBody)
 }
 
 // TestRule7_CancelledChildDoesNotAffectParent checks that a child that ends
@@ -1319,11 +1320,11 @@ func TestRule7_BodyFailureAfterChildFailure(t *testing.T) {
 // parent nor its siblings (API rule 7; kotlinx rule 31).
 func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	parent, release := launchHeld(t, rec.ctx())
+	rec := testkit.NewRecorder()
+	parent, release := launchHeld(t, rec.Ctx())
 	sibling := core.Launch(parent.Context(), blockUntilDone(nil))
 	cancelled := core.Launch(parent.Context(), blockUntilDone(nil))
-	cancelled.Cancel(newErr("only me"))
+	cancelled.Cancel(testkit.NewErr("only me"))
 	giveUp := core.Launch(parent.Context(), func(context.Context) error {
 		return &core.CancellationError{Message: "gave up"}
 	})
@@ -1339,7 +1340,7 @@ func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 	close(release)
 	mustJoin(t, parent)
 	checkState(t, parent, core.Completed)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule7_FailureClimbsChain checks that a failure travels up every level,
@@ -1347,10 +1348,10 @@ func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 // 33; CoroutinesTest.testCancelParentOnNestedException).
 func TestRule7_FailureClimbsChain(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("deep")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("deep")
 	jobs := make(chan core.Job, 3)
-	root := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	root := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		jobs <- core.Launch(ctx, func(ctx context.Context) error {
 			mid := core.NewJob(ctx)
 			jobs <- mid
@@ -1369,7 +1370,7 @@ func TestRule7_FailureClimbsChain(t *testing.T) {
 			t.Errorf("%v.Cause() = %v, want the failure %v unwrapped", j, err, failure)
 		}
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // ---------------------------------------------------------------------------
@@ -1393,22 +1394,22 @@ func TestRule11_JoinReturnsNilWhateverTheOutcome(t *testing.T) {
 			return j
 		}},
 		{"failed", func(ctx context.Context) core.Job {
-			return core.Launch(ctx, func(context.Context) error { return newErr("x") })
+			return core.Launch(ctx, func(context.Context) error { return testkit.NewErr("x") })
 		}},
 		{"panicked", func(ctx context.Context) core.Job {
 			return core.Launch(ctx, func(context.Context) error { panic("x") })
 		}},
 		{"failed NewJob", func(ctx context.Context) core.Job {
 			j := core.NewJob(ctx)
-			j.Fail(newErr("x"))
+			j.Fail(testkit.NewErr("x"))
 			return j
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			job := tt.make(rec.ctx())
+			rec := testkit.NewRecorder()
+			job := tt.make(rec.Ctx())
 			for i := range 2 {
 				if err := call(t, "Join", func() error { return job.Join(context.Background()) }); err != nil {
 					t.Errorf("Join(ctx) #%d = %v, want nil", i, err)
@@ -1426,7 +1427,7 @@ func TestRule11_JoinReturnsNilWhateverTheOutcome(t *testing.T) {
 // leaves the job alone (API rule 11; kotlinx rule 54).
 func TestRule11_JoinWithDoneContext(t *testing.T) {
 	t.Parallel()
-	why := newErr("caller gave up")
+	why := testkit.NewErr("caller gave up")
 	own := &core.CancellationError{Message: "caller cancelled"}
 	causes := []struct {
 		name  string
@@ -1503,17 +1504,17 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 func TestRule11_JoinCtxDoneWhileWaiting(t *testing.T) {
 	t.Parallel()
 	job := core.NewJob(nil)
-	cleanupJob(t, job)
+	testkit.CleanupJob(t, job)
 	ctx, stop := context.WithCancelCause(context.Background())
-	why := newErr("gave up")
+	why := testkit.NewErr("gave up")
 	res := make(chan error, 1)
 	go func() { res <- job.Join(ctx) }() // ends when ctx is cancelled
 	stop(why)
 	var err error
 	select {
 	case err = <-res:
-	case <-time.After(waitTimeout(t)):
-		t.Fatalf("Join did not return after its ctx was cancelled\n%s", goroutineDump())
+	case <-time.After(testkit.WaitTimeout(t)):
+		t.Fatalf("Join did not return after its ctx was cancelled\n%s", testkit.GoroutineDump())
 	}
 	ce := cancellationOf(t, "Join(ctx)", err)
 	if !errors.Is(ce.Cause, why) {
@@ -1560,12 +1561,12 @@ func TestRule11_JoinCycle(t *testing.T) {
 				return nil
 			})
 			jobCh <- job
-			cleanupJob(t, job)
+			testkit.CleanupJob(t, job)
 			var err error
 			select {
 			case err = <-res:
-			case <-time.After(waitTimeout(t)):
-				t.Fatalf("Join from inside the job did not return\n%s", goroutineDump())
+			case <-time.After(testkit.WaitTimeout(t)):
+				t.Fatalf("Join from inside the job did not return\n%s", testkit.GoroutineDump())
 			}
 			if !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(ctx) = %v, want %v", err, core.ErrJoinCycle)
@@ -1605,15 +1606,15 @@ func TestRule11_ParentJoinsChild(t *testing.T) {
 // kotlinx rule 56, AwaitTest.testJoinAll*).
 func TestRule11_JoinAll(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	var lazyRan atomic.Bool
-	lazy := core.Launch(rec.ctx(), func(context.Context) error { lazyRan.Store(true); return nil }, core.Lazy())
-	failed := core.Launch(rec.ctx(), func(context.Context) error { return newErr("x") })
-	cancelled := core.Launch(rec.ctx(), blockUntilDone(nil))
+	lazy := core.Launch(rec.Ctx(), func(context.Context) error { lazyRan.Store(true); return nil }, core.Lazy())
+	failed := core.Launch(rec.Ctx(), func(context.Context) error { return testkit.NewErr("x") })
+	cancelled := core.Launch(rec.Ctx(), blockUntilDone(nil))
 	cancelled.Cancel(nil)
 	bodyless := core.NewJob(nil)
 	release := make(chan struct{})
-	slow := core.Launch(rec.ctx(), func(context.Context) error { hold(t, release); return nil })
+	slow := core.Launch(rec.Ctx(), func(context.Context) error { hold(t, release); return nil })
 	go func() { bodyless.Complete(); close(release) }() // ends at once
 
 	err := call(t, "JoinAll", func() error {
@@ -1637,7 +1638,7 @@ func TestRule11_JoinAll(t *testing.T) {
 	pending := core.NewJob(nil)
 	defer pending.Cancel(nil)
 	ctx, stop := context.WithCancelCause(context.Background())
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	stop(why)
 	err = call(t, "JoinAll", func() error { return core.JoinAll(ctx, pending) })
 	if ce := cancellationOf(t, "JoinAll(done ctx)", err); !errors.Is(ce.Cause, why) {
@@ -1700,7 +1701,7 @@ func TestRule15_CompleteFailCancelRace(t *testing.T) {
 		job := core.NewJob(nil)
 		var fired counter
 		job.InvokeOnCompletion(func(error) { fired.inc() })
-		failure := newErr("fail")
+		failure := testkit.NewErr("fail")
 		gate := make(chan struct{})
 		var completed, failed atomic.Bool
 		var wg sync.WaitGroup

@@ -2,10 +2,8 @@ package core_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,71 +12,21 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestMain checks that no test of the package leaves a goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// veryLongDuration bounds every wait of the tests: a wait that takes longer
-// means a hang, and the test fails with a dump of all goroutines.
-const veryLongDuration = 10 * time.Second
-
-// testError is a plain failure (not a cancellation). Each test makes its own
-// instances, so that errors.Is matches by identity.
-type testError struct{ name string }
-
-func (e *testError) Error() string { return "test error " + e.name }
-
-func newErr(name string) *testError { return &testError{name: name} }
-
-// goroutineDump returns the stacks of all goroutines.
-func goroutineDump() string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return string(buf[:n])
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-// waitTimeout is veryLongDuration, shortened so that the test fails with a
-// dump before the test binary's own deadline kills it.
-func waitTimeout(t testing.TB) time.Duration {
-	d := veryLongDuration
-	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if dl, ok := tt.Deadline(); ok {
-			if left := time.Until(dl) - time.Second; left < d {
-				d = max(left, time.Second)
-			}
-		}
-	}
-	return d
-}
-
-// waitChan waits until ch is closed (or receives), or fails the test with a
-// goroutine dump.
+// waitChan is testkit.WaitChan for a chan struct{}: it waits until ch is
+// closed (or receives), or fails the test with a goroutine dump.
 func waitChan(t testing.TB, ch <-chan struct{}, what string) {
 	t.Helper()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case <-ch:
-	case <-timer.C:
-		t.Fatalf("timed out waiting for %s\n%s", what, goroutineDump())
-	}
+	testkit.WaitChan(t, ch, what)
 }
 
 // isClosed reports whether ch is closed (or has a value ready) right now.
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
+func isClosed(ch <-chan struct{}) bool { return testkit.IsClosed(ch) }
 
 // waitDone waits until j is final.
 func waitDone(t testing.TB, j core.Job) {
@@ -103,55 +51,18 @@ func call(t testing.TB, what string, f func() error) error {
 	t.Helper()
 	res := make(chan error, 1)
 	go func() { res <- f() }() // ends when f returns
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case err := <-res:
-		return err
-	case <-timer.C:
-		t.Fatalf("timed out waiting for %s to return\n%s", what, goroutineDump())
-		return nil
-	}
+	return recvErr(t, res, what)
 }
 
 // recvErr receives from res, failing the test with a goroutine dump if
 // nothing arrives in time.
 func recvErr(t testing.TB, res <-chan error, what string) error {
 	t.Helper()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case err := <-res:
-		return err
-	case <-timer.C:
-		t.Fatalf("timed out waiting for %s to return\n%s", what, goroutineDump())
-		return nil
-	}
+	return testkit.WaitChan(t, res, what+" to return")
 }
 
-// cleanupJob cancels j when the test ends and waits for it, so that a
-// failing test does not leak the goroutines of its job tree.
-func cleanupJob(t testing.TB, j core.Job) {
-	t.Helper()
-	t.Cleanup(func() {
-		j.Cancel(nil)
-		select {
-		case <-j.Done():
-		case <-time.After(veryLongDuration):
-			t.Errorf("cleanup: %v did not complete after Cancel\n%s", j, goroutineDump())
-		}
-	})
-}
-
-// hold blocks until ch is closed or the test is over (t.Context is cancelled
-// just before the cleanups run), so that bodies that ignore their own
-// cancellation still end when a test fails early.
-func hold(t testing.TB, ch <-chan struct{}) {
-	select {
-	case <-ch:
-	case <-t.Context().Done():
-	}
-}
+// hold is testkit.Hold: it blocks until ch is closed or the test is over.
+func hold(t testing.TB, ch <-chan struct{}) { testkit.Hold(t, ch) }
 
 // launchHeld launches a job under ctx whose body holds (ignoring its
 // cancellation) until the returned channel is closed, and returns once the
@@ -178,58 +89,6 @@ func blockUntilDone(started chan<- struct{}) func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-}
-
-// recorder collects the errors passed to an exception handler.
-type recorder struct {
-	mu     sync.Mutex
-	errs   []error
-	notify chan struct{} // receives one value per call, never blocks the handler
-}
-
-func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1024)} }
-
-func (r *recorder) handle(err error) {
-	r.mu.Lock()
-	r.errs = append(r.errs, err)
-	r.mu.Unlock()
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) get() []error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]error(nil), r.errs...)
-}
-
-// ctx returns a background context with r installed as exception handler.
-func (r *recorder) ctx() context.Context {
-	return core.WithExceptionHandler(context.Background(), r.handle)
-}
-
-// expectNone checks that nothing was reported.
-func (r *recorder) expectNone(t testing.TB) {
-	t.Helper()
-	if errs := r.get(); len(errs) != 0 {
-		t.Errorf("exception handler got %v, want no calls", errs)
-	}
-}
-
-// expectOne checks that exactly one error was reported and that it is want
-// (errors.Is), and returns it.
-func (r *recorder) expectOne(t testing.TB, want error) error {
-	t.Helper()
-	errs := r.get()
-	if len(errs) != 1 {
-		t.Fatalf("exception handler got %d calls %v, want exactly one with %v", len(errs), errs, want)
-	}
-	if !errors.Is(errs[0], want) {
-		t.Errorf("exception handler got %v, want %v", errs[0], want)
-	}
-	return errs[0]
 }
 
 // children collects j.Children().
@@ -283,13 +142,13 @@ func checkState(t testing.TB, j core.Job, want core.State) {
 // can signal.
 func waitLeaves(t testing.TB, j core.Job, from core.State) core.State {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout(t))
+	deadline := time.Now().Add(testkit.WaitTimeout(t))
 	for {
 		if s := j.State(); s != from {
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %v to leave %v\n%s", j, from, goroutineDump())
+			t.Fatalf("timed out waiting for %v to leave %v\n%s", j, from, testkit.GoroutineDump())
 		}
 		runtime.Gosched()
 	}
@@ -298,18 +157,7 @@ func waitLeaves(t testing.TB, j core.Job, from core.State) core.State {
 // expectPanic checks that f panics with a message starting with "core: ".
 func expectPanic(t testing.TB, what string, f func()) {
 	t.Helper()
-	defer func() {
-		t.Helper()
-		r := recover()
-		if r == nil {
-			t.Errorf("%s did not panic, want a panic starting with %q", what, "core: ")
-			return
-		}
-		if msg := fmt.Sprint(r); !strings.HasPrefix(msg, "core: ") {
-			t.Errorf("%s panicked with %q, want a message starting with %q", what, msg, "core: ")
-		}
-	}()
-	f()
+	testkit.ExpectPanic(t, what, "core: ", f)
 }
 
 // goWG runs f on a new goroutine tracked by wg (sync.WaitGroup.Go needs
@@ -328,14 +176,11 @@ type counter struct{ n atomic.Int32 }
 func (c *counter) inc()       { c.n.Add(1) }
 func (c *counter) get() int32 { return c.n.Load() }
 
-// cancellationOf returns the *core.CancellationError in err's chain.
+// cancellationOf is testkit.CancellationOf: the *core.CancellationError in
+// err's chain, or the test fails at once.
 func cancellationOf(t testing.TB, what string, err error) *core.CancellationError {
 	t.Helper()
-	var ce *core.CancellationError
-	if !errors.As(err, &ce) {
-		t.Fatalf("%s = %v (%T), want a *core.CancellationError", what, err, err)
-	}
-	return ce
+	return testkit.CancellationOf(t, what, err)
 }
 
 // multiErrors returns the errors listed by err's Unwrap() []error, or nil.

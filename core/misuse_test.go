@@ -14,66 +14,42 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
-// misuseOutcome is what a call under test did: it returned err, or it
-// panicked with p.
-type misuseOutcome struct {
-	err      error
-	panicked bool
-	p        any
-}
+// misuseOutcome is what a call under test did (testkit.Try's outcome of a
+// call that returns only an error).
+type misuseOutcome testkit.Outcome[struct{}]
 
-// misuseTry calls f on a new goroutine and returns what it did, a panic
-// included; if f does not return in time the test fails with a goroutine
-// dump. Every call of the catalogue goes through it: a bad input must never
-// hang, and a panic is caught and checked, never a crash.
+// misuseTry is testkit.Try for the calls of core's catalogue, which return
+// only an error: it calls f on a new goroutine and returns what it did, a
+// panic included, failing the test with a goroutine dump if f does not
+// return in time.
 func misuseTry(t *testing.T, what string, f func() error) misuseOutcome {
 	t.Helper()
-	res := make(chan misuseOutcome, 1)
-	go func() { // ends when f returns or panics
-		o := misuseOutcome{panicked: true}
-		defer func() {
-			if o.panicked {
-				o.p = recover()
-			}
-			res <- o
-		}()
-		o.err = f()
-		o.panicked = false
-	}()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case o := <-res:
-		return o
-	case <-timer.C:
-		t.Fatalf("%s did not return in time\n%s", what, goroutineDump())
-		panic("unreachable")
-	}
+	return misuseOutcome(testkit.Try(t, what, func() (struct{}, error) { return struct{}{}, f() }))
 }
 
 // returned returns the call's error, failing the test if it panicked.
 func (o misuseOutcome) returned(t *testing.T, what string) error {
 	t.Helper()
-	if o.panicked {
-		t.Fatalf("%s panicked with %v, want it to return", what, o.p)
-	}
-	return o.err
+	_, err := testkit.Outcome[struct{}](o).Returned(t, what)
+	return err
 }
 
-// wantPanic checks that the call panicked with exactly the string msg.
+// wantPanic checks that the call panicked with exactly the string msg
+// (core's rows name the whole message; testkit's WantPanic checks a
+// prefix).
 func (o misuseOutcome) wantPanic(t *testing.T, what, msg string) {
 	t.Helper()
-	if !o.panicked {
-		t.Errorf("%s returned %v, want a panic %q", what, o.err, msg)
+	if !o.Panicked {
+		t.Errorf("%s returned %v, want a panic %q", what, o.Err, msg)
 		return
 	}
-	if got, ok := o.p.(string); !ok || got != msg {
-		t.Errorf("%s panicked with %#v, want %q", what, o.p, msg)
+	if got, ok := o.Panic.(string); !ok || got != msg {
+		t.Errorf("%s panicked with %#v, want %q", what, o.Panic, msg)
 	}
 }
 
@@ -83,13 +59,6 @@ func misuseBool(t *testing.T, what string, f func() bool) bool {
 	var got bool
 	misuseTry(t, what, func() error { got = f(); return nil }).returned(t, what)
 	return got
-}
-
-// misuseDoneCtx returns a context that is done, with cause as its cause.
-func misuseDoneCtx(cause error) context.Context {
-	ctx, stop := context.WithCancelCause(context.Background())
-	stop(cause)
-	return ctx
 }
 
 // misuseWantCause checks that err is a *core.CancellationError whose Cause
@@ -122,7 +91,7 @@ func selfJoin(t *testing.T, child bool, wait func(ctx context.Context, j core.Jo
 		return inner.Join(ctx)
 	})
 	close(ready)
-	cleanupJob(t, outer)
+	testkit.CleanupJob(t, outer)
 	return outer, res
 }
 
@@ -168,12 +137,12 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 		{"WithExceptionHandler/nil ctx", "a context.Background() carrying the handler", func(t *testing.T) {
-			rec := newRecorder()
-			ctx := core.WithExceptionHandler(nil, rec.handle)
-			failure := newErr("reported")
+			rec := testkit.NewRecorder()
+			ctx := core.WithExceptionHandler(nil, rec.Handle)
+			failure := testkit.NewErr("reported")
 			j := core.Launch(ctx, func(context.Context) error { return failure })
 			mustJoin(t, j)
-			rec.expectOne(t, failure)
+			rec.ExpectOne(t, failure)
 		}},
 		{"Join/nil ctx", "as context.Background(): waits, then nil", func(t *testing.T) {
 			j := core.NewJob(nil)
@@ -293,7 +262,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Fail/twice", "the second returns false and is recorded nowhere", func(t *testing.T) {
 			j := core.NewJob(nil)
-			first, second := newErr("first"), newErr("second")
+			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			if !misuseBool(t, "Fail(first)", func() bool { return j.Fail(first) }) {
 				t.Errorf("Fail(first) = false, want true")
 			}
@@ -307,7 +276,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Complete after Fail", "false; the failure stays", func(t *testing.T) {
 			j := core.NewJob(nil)
-			failure := newErr("failed")
+			failure := testkit.NewErr("failed")
 			j.Fail(failure)
 			if misuseBool(t, "Complete()", j.Complete) {
 				t.Errorf("Complete() after Fail = true, want false")
@@ -321,7 +290,7 @@ func TestMisuse(t *testing.T) {
 			parent := core.NewJob(nil)
 			child := core.NewJob(parent.Context()) // keeps parent Completing
 			parent.Complete()
-			if misuseBool(t, "Fail(err)", func() bool { return parent.Fail(newErr("late")) }) {
+			if misuseBool(t, "Fail(err)", func() bool { return parent.Fail(testkit.NewErr("late")) }) {
 				t.Errorf("Fail after Complete = true, want false")
 			}
 			checkState(t, parent, core.Completing)
@@ -357,7 +326,7 @@ func TestMisuse(t *testing.T) {
 				var runs counter
 				j.InvokeOnCompletion(func(error) { runs.inc() })
 				j.InvokeOnCancelling(func(error) { runs.inc() })
-				failure := newErr("failed")
+				failure := testkit.NewErr("failed")
 				want := core.Completed
 				if failed {
 					j.Fail(failure)
@@ -366,7 +335,7 @@ func TestMisuse(t *testing.T) {
 					j.Complete()
 				}
 				before := j.Cause()
-				misuseTry(t, "Cancel(cause)", func() error { j.Cancel(newErr("late")); return nil }).returned(t, "Cancel(cause)")
+				misuseTry(t, "Cancel(cause)", func() error { j.Cancel(testkit.NewErr("late")); return nil }).returned(t, "Cancel(cause)")
 				misuseTry(t, "Cancel(nil)", func() error { j.Cancel(nil); return nil }).returned(t, "Cancel(nil)")
 				checkState(t, j, want)
 				if c := j.Cause(); c != before {
@@ -379,7 +348,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Cancel/twice", "the second does nothing: the root cause stays", func(t *testing.T) {
 			j, release := launchHeld(t, context.Background())
-			first, second := newErr("first"), newErr("second")
+			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			j.Cancel(first)
 			j.Cancel(second)
 			close(release)
@@ -463,12 +432,12 @@ func TestMisuse(t *testing.T) {
 			mustJoin(t, j)
 		}},
 		{"Join/done ctx", "*core.CancellationError carrying context.Cause(ctx), even if the job is complete; the job is left alone", func(t *testing.T) {
-			cause := newErr("gave up")
+			cause := testkit.NewErr("gave up")
 			live := core.NewJob(nil)
 			done := core.NewJob(nil)
 			done.Complete()
 			for _, j := range []core.Job{live, done} {
-				err := misuseTry(t, "Join(done ctx)", func() error { return j.Join(misuseDoneCtx(cause)) }).returned(t, "Join(done ctx)")
+				err := misuseTry(t, "Join(done ctx)", func() error { return j.Join(testkit.DoneCtx(cause)) }).returned(t, "Join(done ctx)")
 				misuseWantCause(t, "Join(done ctx)", err, cause)
 			}
 			checkState(t, live, core.Active)
@@ -476,8 +445,8 @@ func TestMisuse(t *testing.T) {
 		}},
 		{"Join/done ctx on a lazy job", "the error, and the job is not started", func(t *testing.T) {
 			lazy := core.Launch(nil, noop, core.Lazy())
-			cause := newErr("gave up")
-			err := misuseTry(t, "Join(done ctx)", func() error { return lazy.Join(misuseDoneCtx(cause)) }).returned(t, "Join(done ctx)")
+			cause := testkit.NewErr("gave up")
+			err := misuseTry(t, "Join(done ctx)", func() error { return lazy.Join(testkit.DoneCtx(cause)) }).returned(t, "Join(done ctx)")
 			misuseWantCause(t, "Join(done ctx)", err, cause)
 			checkState(t, lazy, core.New)
 			lazy.Cancel(nil)
@@ -544,8 +513,8 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 		{"handler/panics", "recovered: the other handlers run; each panic goes to the exception handler as a *core.PanicError", func(t *testing.T) {
-			rec := newRecorder()
-			parent := core.NewJob(rec.ctx())
+			rec := testkit.NewRecorder()
+			parent := core.NewJob(rec.Ctx())
 			j := core.NewJob(parent.Context())
 			var runs counter
 			j.InvokeOnCompletion(func(error) { panic("first") })
@@ -557,7 +526,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("the handler after the panicking one ran %d times, want 1", n)
 			}
 			var values []any
-			for _, err := range rec.get() {
+			for _, err := range rec.Errors() {
 				var pe *core.PanicError
 				if !errors.As(err, &pe) {
 					t.Errorf("exception handler got %v, want *core.PanicError", err)
@@ -571,33 +540,33 @@ func TestMisuse(t *testing.T) {
 			parent.Complete()
 		}},
 		{"body/panics", "the job fails with a *core.PanicError; the process goes on", func(t *testing.T) {
-			rec := newRecorder()
-			j := core.Launch(rec.ctx(), func(context.Context) error { panic("boom") })
+			rec := testkit.NewRecorder()
+			j := core.Launch(rec.Ctx(), func(context.Context) error { panic("boom") })
 			mustJoin(t, j)
 			var pe *core.PanicError
-			if err := rec.expectOne(t, j.Cause()); !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
+			if err := rec.ExpectOne(t, j.Cause()); !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
 				t.Errorf("reported %v, want a *core.PanicError of boom with a stack", err)
 			}
 		}},
 		{"body/panics with nil", "a failure: a *core.PanicError of *runtime.PanicNilError", func(t *testing.T) {
-			rec := newRecorder()
-			j := core.Launch(rec.ctx(), func(context.Context) error { panic(nil) })
+			rec := testkit.NewRecorder()
+			j := core.Launch(rec.Ctx(), func(context.Context) error { panic(nil) })
 			mustJoin(t, j)
 			var pn *runtime.PanicNilError
 			if !errors.As(j.Cause(), &pn) {
 				t.Errorf("Cause() = %v, want a *core.PanicError of a *runtime.PanicNilError", j.Cause())
 			}
-			rec.expectOne(t, j.Cause())
+			rec.ExpectOne(t, j.Cause())
 		}},
 		{"body/runtime.Goexit", "a failure, not a hang", func(t *testing.T) {
-			rec := newRecorder()
-			j := core.Launch(rec.ctx(), func(context.Context) error { runtime.Goexit(); return nil })
+			rec := testkit.NewRecorder()
+			j := core.Launch(rec.Ctx(), func(context.Context) error { runtime.Goexit(); return nil })
 			mustJoin(t, j)
 			checkState(t, j, core.Cancelled)
 			if core.IsCancellation(j.Cause()) {
 				t.Errorf("Cause() = %v, want a failure", j.Cause())
 			}
-			rec.expectOne(t, j.Cause())
+			rec.ExpectOne(t, j.Cause())
 		}},
 		{"State/out of range", `String says "State(N)"`, func(t *testing.T) {
 			if s := core.State(42).String(); s != "State(42)" {
@@ -637,7 +606,7 @@ func TestMisuse_PanickingExceptionHandlerIsLogged(t *testing.T) {
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil)))
 	defer slog.SetDefault(old)
-	failure := newErr("unhandled")
+	failure := testkit.NewErr("unhandled")
 	ctx := core.WithExceptionHandler(context.Background(), func(error) { panic("handler broke") })
 	j := core.Launch(ctx, func(context.Context) error { return failure })
 	mustJoin(t, j)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // scopeKinds are the two scope functions.
@@ -66,10 +67,10 @@ func TestRule13_ScopeWaitsForAllChildren(t *testing.T) {
 // the caller (API rule 13; kotlinx rules 40, 80).
 func TestRule13_ScopeChildFailure(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	outer := core.NewJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	outer := core.NewJob(rec.Ctx())
 	defer outer.Cancel(nil)
-	failure := newErr("child")
+	failure := testkit.NewErr("child")
 	var sibling core.Job
 	err := call(t, "Scope", func() error {
 		return core.Scope(outer.Context(), func(ctx context.Context) error {
@@ -85,7 +86,7 @@ func TestRule13_ScopeChildFailure(t *testing.T) {
 	}
 	checkState(t, sibling, core.Cancelled)
 	checkState(t, outer, core.Active)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule13_ScopeBodyError ports kotlinx CoroutineScopeTest.testExceptionFromWithin
@@ -93,11 +94,11 @@ func TestRule13_ScopeChildFailure(t *testing.T) {
 // waits for them and returns the error (API rule 13).
 func TestRule13_ScopeBodyError(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("body")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("body")
 	var child core.Job
 	err := call(t, "Scope", func() error {
-		return core.Scope(rec.ctx(), func(ctx context.Context) error {
+		return core.Scope(rec.Ctx(), func(ctx context.Context) error {
 			started := make(chan struct{})
 			child = core.Launch(ctx, blockUntilDone(started))
 			<-started
@@ -108,10 +109,10 @@ func TestRule13_ScopeBodyError(t *testing.T) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
 	checkState(t, child, core.Cancelled)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 
 	err = call(t, "Scope", func() error {
-		return core.Scope(rec.ctx(), func(context.Context) error { return failure })
+		return core.Scope(rec.Ctx(), func(context.Context) error { return failure })
 	})
 	if !errors.Is(err, failure) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
@@ -136,8 +137,8 @@ func TestRule13_ScopePanics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			err := call(t, "Scope", func() error { return core.Scope(rec.ctx(), tt.body) })
+			rec := testkit.NewRecorder()
+			err := call(t, "Scope", func() error { return core.Scope(rec.Ctx(), tt.body) })
 			var pe *core.PanicError
 			if !errors.As(err, &pe) {
 				t.Fatalf("Scope(ctx, f) = %v (%T), want a *core.PanicError", err, err)
@@ -145,7 +146,7 @@ func TestRule13_ScopePanics(t *testing.T) {
 			if s, _ := pe.Value.(string); !strings.HasSuffix(s, "boom") {
 				t.Errorf("PanicError.Value = %#v, want the panic value", pe.Value)
 			}
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }
@@ -154,7 +155,7 @@ func TestRule13_ScopePanics(t *testing.T) {
 // scope returns the aggregate headed by the first failure (API rules 7, 13).
 func TestRule13_ScopeFirstFailureWins(t *testing.T) {
 	t.Parallel()
-	e1, e2 := newErr("first"), newErr("second")
+	e1, e2 := testkit.NewErr("first"), testkit.NewErr("second")
 	err := call(t, "Scope", func() error {
 		return core.Scope(context.Background(), func(ctx context.Context) error {
 			started, release := make(chan struct{}), make(chan struct{})
@@ -183,11 +184,11 @@ func TestRule13_OuterJobCancelled(t *testing.T) {
 	for _, sk := range scopeKinds {
 		t.Run(sk.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
+			rec := testkit.NewRecorder()
 			started := make(chan struct{})
 			res := make(chan error, 1)
 			var child core.Job
-			outer := core.Launch(rec.ctx(), func(ctx context.Context) error {
+			outer := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 				err := sk.scope(ctx, func(ctx context.Context) error {
 					child = core.Launch(ctx, blockUntilDone(nil))
 					close(started)
@@ -206,7 +207,7 @@ func TestRule13_OuterJobCancelled(t *testing.T) {
 			checkState(t, child, core.Cancelled)
 			mustJoin(t, outer)
 			checkState(t, outer, core.Cancelled)
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }
@@ -217,10 +218,10 @@ func TestRule13_OuterJobCancelled(t *testing.T) {
 // (API rules 7, 13; kotlinx rule 25).
 func TestRule13_ScopeCancellationVsException(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("body")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("body")
 	res := make(chan error, 1)
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		res <- core.Scope(ctx, func(ctx context.Context) error {
 			core.JobOf(ctx).Parent().Cancel(nil)
 			<-ctx.Done()
@@ -232,7 +233,7 @@ func TestRule13_ScopeCancellationVsException(t *testing.T) {
 	if err := <-res; !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule13_ScopeFailureNotPassedUp checks that a scope returns its failure
@@ -243,10 +244,10 @@ func TestRule13_ScopeFailureNotPassedUp(t *testing.T) {
 	for _, sk := range scopeKinds {
 		t.Run(sk.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			failure := newErr("scope")
+			rec := testkit.NewRecorder()
+			failure := testkit.NewErr("scope")
 			res := make(chan error, 1)
-			job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+			job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 				res <- sk.scope(ctx, func(context.Context) error { return failure })
 				if core.JobOf(ctx).IsCancelled() {
 					t.Errorf("the caller's job was cancelled by the scope's failure")
@@ -258,7 +259,7 @@ func TestRule13_ScopeFailureNotPassedUp(t *testing.T) {
 				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
 			}
 			checkState(t, job, core.Completed)
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }
@@ -297,7 +298,7 @@ func TestRule13_ScopeUnderFinishedParent(t *testing.T) {
 		make func() core.Job
 	}{
 		{"cancelled", func() core.Job { j := core.NewJob(nil); j.Cancel(nil); return j }},
-		{"failed", func() core.Job { j := core.NewJob(nil); j.Fail(newErr("x")); return j }},
+		{"failed", func() core.Job { j := core.NewJob(nil); j.Fail(testkit.NewErr("x")); return j }},
 		{"completed", func() core.Job { j := core.NewJob(nil); j.Complete(); return j }},
 	}
 	for _, pt := range parents {
@@ -328,7 +329,7 @@ func TestRule13_ScopeUnderFinishedParent(t *testing.T) {
 func TestRule13_ScopeCancelledByPlainContext(t *testing.T) {
 	t.Parallel()
 	ctx, stop := context.WithCancelCause(context.Background())
-	why := newErr("why")
+	why := testkit.NewErr("why")
 	started := make(chan struct{})
 	res := make(chan error, 1)
 	go func() { // ends when the scope returns, after stop
@@ -376,12 +377,12 @@ func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
 	for _, sk := range scopeKinds {
 		t.Run(sk.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			failure := newErr("scope")
+			rec := testkit.NewRecorder()
+			failure := testkit.NewErr("scope")
 			release := make(chan struct{})
 			scopeJob := make(chan core.Job, 1)
 			res := make(chan error, 1)
-			caller := core.Launch(rec.ctx(), func(ctx context.Context) error {
+			caller := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 				res <- sk.scope(ctx, func(ctx context.Context) error {
 					started := make(chan struct{})
 					core.Launch(ctx, func(context.Context) error {
@@ -406,7 +407,7 @@ func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
 			}
 			mustJoin(t, caller)
 			checkState(t, caller, core.Completed)
-			rec.expectNone(t)
+			rec.ExpectNone(t)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestRule1_StateString checks the names of the six states (API: State.String).
@@ -37,7 +38,7 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 	t.Run("complete", func(t *testing.T) {
 		t.Parallel()
 		job := core.NewJob(nil)
-		cleanupJob(t, job)
+		testkit.CleanupJob(t, job)
 		checkState(t, job, core.Active)
 		child := core.NewJob(job.Context())
 		if !job.Complete() {
@@ -52,7 +53,7 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
 		t.Parallel()
 		job := core.NewJob(nil)
-		cleanupJob(t, job)
+		testkit.CleanupJob(t, job)
 		unblock := make(chan struct{})
 		started := make(chan struct{})
 		child := core.Launch(job.Context(), func(context.Context) error {
@@ -72,7 +73,7 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 	t.Run("fail", func(t *testing.T) {
 		t.Parallel()
 		job := core.NewJob(nil)
-		if !job.Fail(newErr("x")) {
+		if !job.Fail(testkit.NewErr("x")) {
 			t.Fatalf("Fail() = false, want true")
 		}
 		checkState(t, job, core.Cancelled)
@@ -86,7 +87,7 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 func TestJobStates_NormalCompletion(t *testing.T) {
 	t.Parallel()
 	parent := core.NewJob(nil)
-	cleanupJob(t, parent)
+	testkit.CleanupJob(t, parent)
 	release := make(chan struct{})
 	bodyStarted := make(chan struct{})
 	childStarted := make(chan struct{})
@@ -145,11 +146,11 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 // Cancelled, and the root reports the failure (API rules 1, 5, 7, 9).
 func TestJobStates_CompletingFailed(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("child")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("child")
 	childStarted := make(chan struct{})
 	release := make(chan struct{})
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
 			hold(t, release)
@@ -172,7 +173,7 @@ func TestJobStates_CompletingFailed(t *testing.T) {
 	if err := job.Cause(); !errors.Is(err, failure) {
 		t.Errorf("Cause() = %v, want %v", err, failure)
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestJobStates_Failed ports kotlinx JobStatesTest.testFailed: the body fails
@@ -180,12 +181,12 @@ func TestJobStates_CompletingFailed(t *testing.T) {
 // then Cancelled (API rules 1, 7).
 func TestJobStates_Failed(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("body")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("body")
 	childStarted := make(chan struct{})
 	release := make(chan struct{})
 	childCh := make(chan core.Job, 1)
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
 			hold(t, release) // ignores the cancellation
@@ -213,7 +214,7 @@ func TestJobStates_Failed(t *testing.T) {
 	mustJoin(t, job)
 	checkState(t, job, core.Cancelled)
 	checkState(t, child, core.Cancelled)
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestJobStates_Cancelling ports kotlinx JobStatesTest.testCancelling:
@@ -221,11 +222,11 @@ func TestJobStates_Failed(t *testing.T) {
 // (API rules 1, 6; kotlinx rule 16).
 func TestJobStates_Cancelling(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := testkit.NewRecorder()
 	childStarted := make(chan struct{})
 	release := make(chan struct{})
 	childCh := make(chan core.Job, 1)
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
 			hold(t, release) // ignores the cancellation
@@ -250,7 +251,7 @@ func TestJobStates_Cancelling(t *testing.T) {
 	if err := job.Cause(); !core.IsCancellation(err) {
 		t.Errorf("Cause() = %v, want a cancellation", err)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule1_CancelledJobIsNeverCompleted checks that a cancelled job ends

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestRule8_SupervisorJob ports kotlinx SupervisorTest.testSupervisorJob: the
@@ -14,10 +15,10 @@ import (
 // 9; kotlinx rule 77).
 func TestRule8_SupervisorJob(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	sup := core.NewSupervisorJob(rec.ctx())
-	cleanupJob(t, sup)
-	e1, e2 := newErr("1"), newErr("2")
+	rec := testkit.NewRecorder()
+	sup := core.NewSupervisorJob(rec.Ctx())
+	testkit.CleanupJob(t, sup)
+	e1, e2 := testkit.NewErr("1"), testkit.NewErr("2")
 	started := make(chan struct{})
 	survivor := core.Launch(sup.Context(), blockUntilDone(started))
 	waitChan(t, started, "survivor to start")
@@ -33,7 +34,7 @@ func TestRule8_SupervisorJob(t *testing.T) {
 	if err := sup.Cause(); err != nil {
 		t.Errorf("supervisor Cause() = %v, want nil", err)
 	}
-	errs := rec.get()
+	errs := rec.Errors()
 	if len(errs) != 2 || !(errors.Is(errs[0], e1) && errors.Is(errs[1], e2) || errors.Is(errs[0], e2) && errors.Is(errs[1], e1)) {
 		t.Errorf("exception handler got %v, want %v and %v once each", errs, e1, e2)
 	}
@@ -51,16 +52,16 @@ func TestRule8_SupervisorJob(t *testing.T) {
 // context, not of the supervisor's (API rule 8; kotlinx rule 39).
 func TestRule8_SupervisorChildUsesItsOwnHandler(t *testing.T) {
 	t.Parallel()
-	supRec, childRec := newRecorder(), newRecorder()
-	sup := core.NewSupervisorJob(supRec.ctx())
+	supRec, childRec := testkit.NewRecorder(), testkit.NewRecorder()
+	sup := core.NewSupervisorJob(supRec.Ctx())
 	defer sup.Cancel(nil)
-	failure := newErr("child")
-	child := core.Launch(core.WithExceptionHandler(sup.Context(), childRec.handle), func(context.Context) error {
+	failure := testkit.NewErr("child")
+	child := core.Launch(core.WithExceptionHandler(sup.Context(), childRec.Handle), func(context.Context) error {
 		return failure
 	})
 	mustJoin(t, child)
-	childRec.expectOne(t, failure)
-	supRec.expectNone(t)
+	childRec.ExpectOne(t, failure)
+	supRec.ExpectNone(t)
 	checkState(t, sup, core.Active)
 }
 
@@ -70,14 +71,14 @@ func TestRule8_SupervisorChildUsesItsOwnHandler(t *testing.T) {
 // kotlinx rule 37).
 func TestRule8_NewJobUnderSupervisorDoesNotHandle(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	sup := core.NewSupervisorJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	sup := core.NewSupervisorJob(rec.Ctx())
 	defer sup.Cancel(nil)
 	mid := core.NewJob(sup.Context())
-	failure := newErr("x")
+	failure := testkit.NewErr("x")
 	child := core.Launch(mid.Context(), func(context.Context) error { return failure })
 	mustJoin(t, child)
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 	mustJoin(t, mid)
 	checkState(t, mid, core.Cancelled)
 	checkState(t, sup, core.Active)
@@ -89,19 +90,19 @@ func TestRule8_NewJobUnderSupervisorDoesNotHandle(t *testing.T) {
 // 6, 8; kotlinx rule 78).
 func TestRule8_SupervisorCancelGoesDown(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	sup := core.NewSupervisorJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	sup := core.NewSupervisorJob(rec.Ctx())
 	started := make(chan struct{})
 	child := core.Launch(sup.Context(), blockUntilDone(started))
 	waitChan(t, started, "child to start")
-	failure := newErr("sup")
+	failure := testkit.NewErr("sup")
 	sup.Fail(failure)
 	mustJoin(t, sup)
 	checkState(t, child, core.Cancelled)
 	if err := child.Cause(); !core.IsCancellation(err) || !errors.Is(err, failure) {
 		t.Errorf("child.Cause() = %v, want a cancellation caused by %v", err, failure)
 	}
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule8_SupervisorScope ports kotlinx SupervisorTest.testSupervisorScope:
@@ -109,10 +110,10 @@ func TestRule8_SupervisorCancelGoesDown(t *testing.T) {
 // body's result (API rules 8, 13; kotlinx rule 79).
 func TestRule8_SupervisorScope(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	e1, e2 := newErr("1"), newErr("2")
+	rec := testkit.NewRecorder()
+	e1, e2 := testkit.NewErr("1"), testkit.NewErr("2")
 	err := call(t, "SupervisorScope", func() error {
-		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+		return core.SupervisorScope(rec.Ctx(), func(ctx context.Context) error {
 			core.Launch(ctx, func(context.Context) error { return e1 })
 			core.Launch(ctx, func(context.Context) error { panic(e2) })
 			return nil
@@ -121,7 +122,7 @@ func TestRule8_SupervisorScope(t *testing.T) {
 	if err != nil {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want nil", err)
 	}
-	errs := rec.get()
+	errs := rec.Errors()
 	if len(errs) != 2 {
 		t.Fatalf("exception handler got %v, want the two children's failures", errs)
 	}
@@ -140,10 +141,10 @@ func TestRule8_SupervisorScope(t *testing.T) {
 // sibling running (API rules 8, 13).
 func TestRule8_SupervisorScopeIsolation(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("x")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("x")
 	err := call(t, "SupervisorScope", func() error {
-		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+		return core.SupervisorScope(rec.Ctx(), func(ctx context.Context) error {
 			started := make(chan struct{})
 			sibling := core.Launch(ctx, blockUntilDone(started))
 			<-started
@@ -164,7 +165,7 @@ func TestRule8_SupervisorScopeIsolation(t *testing.T) {
 	if err != nil {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want nil", err)
 	}
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 }
 
 // TestRule8_ThrowingSupervisorScope ports kotlinx
@@ -173,11 +174,11 @@ func TestRule8_SupervisorScopeIsolation(t *testing.T) {
 // kotlinx rule 79).
 func TestRule8_ThrowingSupervisorScope(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("body")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("body")
 	var kids []core.Job
 	err := call(t, "SupervisorScope", func() error {
-		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+		return core.SupervisorScope(rec.Ctx(), func(ctx context.Context) error {
 			for range 2 {
 				started := make(chan struct{})
 				kids = append(kids, core.Launch(ctx, blockUntilDone(started)))
@@ -194,7 +195,7 @@ func TestRule8_ThrowingSupervisorScope(t *testing.T) {
 			t.Errorf("child state = %v when SupervisorScope returned, want Cancelled", k.State())
 		}
 	}
-	rec.expectNone(t) // a scope returns its error instead of reporting it
+	rec.ExpectNone(t) // a scope returns its error instead of reporting it
 }
 
 // TestRule8_SupervisorThrowsWithFailingChild ports kotlinx
@@ -203,10 +204,10 @@ func TestRule8_ThrowingSupervisorScope(t *testing.T) {
 // (API rules 8, 13).
 func TestRule8_SupervisorThrowsWithFailingChild(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	eBody, eChild := newErr("body"), newErr("child")
+	rec := testkit.NewRecorder()
+	eBody, eChild := testkit.NewErr("body"), testkit.NewErr("child")
 	err := call(t, "SupervisorScope", func() error {
-		return core.SupervisorScope(rec.ctx(), func(ctx context.Context) error {
+		return core.SupervisorScope(rec.Ctx(), func(ctx context.Context) error {
 			s1, s2 := make(chan struct{}), make(chan struct{})
 			core.Launch(ctx, blockUntilDone(s1))
 			core.Launch(ctx, func(ctx context.Context) error {
@@ -222,7 +223,7 @@ func TestRule8_SupervisorThrowsWithFailingChild(t *testing.T) {
 	if !errors.Is(err, eBody) || errors.Is(err, eChild) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want %v alone", err, eBody)
 	}
-	rec.expectOne(t, eChild)
+	rec.ExpectOne(t, eChild)
 }
 
 // TestRule8_SupervisorScopeCancellationVsException ports kotlinx
@@ -231,10 +232,10 @@ func TestRule8_SupervisorThrowsWithFailingChild(t *testing.T) {
 // 13; kotlinx rule 25).
 func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	failure := newErr("body")
+	rec := testkit.NewRecorder()
+	failure := testkit.NewErr("body")
 	res := make(chan error, 1)
-	job := core.Launch(rec.ctx(), func(ctx context.Context) error {
+	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		err := core.SupervisorScope(ctx, func(ctx context.Context) error {
 			core.JobOf(ctx).Parent().Cancel(nil) // cancel the caller's job first
 			return failure
@@ -247,7 +248,7 @@ func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
 	}
 	checkState(t, job, core.Cancelled)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule8_SupervisorScopeCancelledByCaller checks that cancelling the
@@ -255,8 +256,8 @@ func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
 // and the scope returns a cancellation (API rules 6, 13; kotlinx rule 79).
 func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	outer := core.NewJob(rec.ctx())
+	rec := testkit.NewRecorder()
+	outer := core.NewJob(rec.Ctx())
 	started := make(chan struct{})
 	var child core.Job
 	res := make(chan error, 1)
@@ -277,7 +278,7 @@ func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want a cancellation", err)
 	}
 	mustJoin(t, outer)
-	rec.expectNone(t)
+	rec.ExpectNone(t)
 }
 
 // TestRule8_SupervisorChildFailingWithPendingChildren checks that a child
@@ -286,13 +287,13 @@ func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
 // it starts cancelling nor when it ends (API rule 8; kotlinx rules 30, 77).
 func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	sup := core.NewSupervisorJob(rec.ctx())
-	cleanupJob(t, sup)
+	rec := testkit.NewRecorder()
+	sup := core.NewSupervisorJob(rec.Ctx())
+	testkit.CleanupJob(t, sup)
 	sibStarted := make(chan struct{})
 	sibling := core.Launch(sup.Context(), blockUntilDone(sibStarted))
 	waitChan(t, sibStarted, "sibling to start")
-	failure := newErr("child")
+	failure := testkit.NewErr("child")
 	grandStarted := make(chan struct{})
 	release := make(chan struct{})
 	child := core.Launch(sup.Context(), func(ctx context.Context) error {
@@ -311,7 +312,7 @@ func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
 	checkState(t, sibling, core.Active)
 	close(release)
 	mustJoin(t, child)
-	rec.expectOne(t, failure)
+	rec.ExpectOne(t, failure)
 	checkState(t, sup, core.Active)
 	checkState(t, sibling, core.Active)
 }

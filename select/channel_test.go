@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	selects "github.com/jobtree/jobtree/select"
 )
 
@@ -60,7 +61,7 @@ func TestOnReceive_NilChannelBlocks(t *testing.T) {
 		got <- err
 	}()
 	job.Cancel(nil)
-	if err := waitChan(t, got, "the select"); !core.IsCancellation(err) {
+	if err := testkit.WaitChan(t, got, "the select"); !core.IsCancellation(err) {
 		t.Fatalf("Select = %v, want a cancellation", err)
 	}
 }
@@ -207,7 +208,7 @@ func TestChannels_Wait(t *testing.T) {
 					}
 					res <- got
 				}()
-				waitChan(t, job.armed, "the select to wait")
+				testkit.WaitChan(t, job.armed, "the select to wait")
 				if send {
 					if v := <-sendCh; v != nil {
 						t.Errorf("received %v, want nil", v)
@@ -215,7 +216,7 @@ func TestChannels_Wait(t *testing.T) {
 				} else {
 					recvCh <- nil
 				}
-				if got := waitChan(t, res, "the select"); got != want {
+				if got := testkit.WaitChan(t, res, "the select"); got != want {
 					t.Errorf("Select = %q, want %q", got, want)
 				}
 				if n := job.leftover(); n != 0 {

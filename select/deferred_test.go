@@ -10,6 +10,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	selects "github.com/jobtree/jobtree/select"
 )
 
@@ -126,7 +127,7 @@ func TestOnAwait_Cancelled(t *testing.T) {
 func TestOnAwait_Failed(t *testing.T) {
 	t.Parallel()
 	for _, before := range []bool{true, false} {
-		boom := newErr("boom")
+		boom := testkit.NewErr("boom")
 		cd := async.NewCompletableDeferred[string](nil)
 		d := watchDeferred[string](cd)
 		if before {
@@ -151,7 +152,7 @@ func TestOnAwait_Failed(t *testing.T) {
 // Select's error, with the function's result.
 func TestOnAwait_FunctionError(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	d := async.NewCompletableDeferred[int](nil)
 	d.Complete(1)
 	got, err := selects.Select(testCtx(t), selects.OnAwait(d, func(v int) (int, error) { return v + 1, boom }))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	selects "github.com/jobtree/jobtree/select"
 )
 
@@ -46,9 +47,9 @@ func TestOnJoin_Incomplete(t *testing.T) {
 		}
 		res <- got
 	}()
-	waitChan(t, job.armed, "the select to register on the job")
+	testkit.WaitChan(t, job.armed, "the select to register on the job")
 	job.Cancel(nil)
-	if got := waitChan(t, res, "the select"); got != "OK" {
+	if got := testkit.WaitChan(t, res, "the select"); got != "OK" {
 		t.Fatalf("Select = %q, want OK", got)
 	}
 	if n := job.leftover(); n != 0 {
@@ -77,7 +78,7 @@ func TestOnJoin_Lazy(t *testing.T) {
 // function sees the job's cause.
 func TestOnJoin_FailedJob(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	job := core.NewJob(nil)
 	job.Fail(boom)
 	got, err := selects.Select(testCtx(t), selects.OnJoin(job, func() (error, error) { return job.Cause(), nil }))

@@ -2,7 +2,6 @@ package selects_test
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,68 +10,19 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestMain checks that no test of the package leaves a goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// veryLongDuration bounds every wait of the tests, and is the timeout that
-// must never fire: a wait that takes longer means a hang, and the test
-// fails with a dump of all goroutines.
-const veryLongDuration = 10 * time.Second
+// veryLongDuration is the timeout that must never fire; it is also
+// testkit's bound of every wait of the tests.
+const veryLongDuration = testkit.VeryLongDuration
 
 // shortDuration is a timeout that must fire (the tests assert which clause
 // wins, never how long it took).
 const shortDuration = time.Millisecond
-
-// testError is a plain failure (not a cancellation). Each test makes its own
-// instances, so that errors.Is matches by identity.
-type testError struct{ name string }
-
-func (e *testError) Error() string { return "test error " + e.name }
-
-func newErr(name string) *testError { return &testError{name: name} }
-
-// goroutineDump returns the stacks of all goroutines.
-func goroutineDump() string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return string(buf[:n])
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-// waitTimeout is veryLongDuration, shortened so that the test fails with a
-// dump before the test binary's own deadline kills it.
-func waitTimeout(t testing.TB) time.Duration {
-	d := veryLongDuration
-	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if dl, ok := tt.Deadline(); ok {
-			if left := time.Until(dl) - time.Second; left < d {
-				d = max(left, time.Second)
-			}
-		}
-	}
-	return d
-}
-
-// waitChan waits until ch is closed (or receives), or fails the test with a
-// goroutine dump.
-func waitChan[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	timer := time.NewTimer(waitTimeout(t))
-	defer timer.Stop()
-	select {
-	case v := <-ch:
-		return v
-	case <-timer.C:
-		t.Fatalf("timed out waiting for %s\n%s", what, goroutineDump())
-		panic("unreachable")
-	}
-}
 
 // testCtx returns a context that is cancelled when the test ends, so that a
 // Select that wrongly blocks forever ends with the test (and leaks nothing).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobtree/jobtree/async"
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	selects "github.com/jobtree/jobtree/select"
 )
 
@@ -22,7 +23,7 @@ import (
 // chosen, so no function runs and no value is sent or received.
 func TestSelect_DoneCtx(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	ctx, stop := context.WithCancelCause(context.Background())
 	stop(boom)
 	done := core.NewJob(nil)
@@ -68,7 +69,7 @@ func TestSelect_DoneCtxCancellationCause(t *testing.T) {
 func TestSelect_CtxDoneWhileWaiting(t *testing.T) {
 	t.Parallel()
 	for _, chans := range []struct{ send, recv bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
-		boom := newErr("boom")
+		boom := testkit.NewErr("boom")
 		ctx, stop := context.WithCancelCause(context.Background())
 		job := newWatchedJob()
 		t.Cleanup(func() { job.Cancel(nil) })
@@ -86,9 +87,9 @@ func TestSelect_CtxDoneWhileWaiting(t *testing.T) {
 			_, err := selects.Select(ctx, clauses...)
 			res <- err
 		}()
-		waitChan(t, job.armed, "the select to wait")
+		testkit.WaitChan(t, job.armed, "the select to wait")
 		stop(boom)
-		err := waitChan(t, res, "the select")
+		err := testkit.WaitChan(t, res, "the select")
 		var ce *core.CancellationError
 		if !errors.As(err, &ce) || !errors.Is(err, boom) {
 			t.Errorf("channel clauses %+v: Select = %v, want a *core.CancellationError wrapping %v", chans, err, boom)
@@ -109,7 +110,7 @@ func TestSelect_CallerJobCancelled(t *testing.T) {
 	caller := async.Async(nil, func(ctx context.Context) (string, error) {
 		return selects.Select(ctx, selects.OnJoin[string](pending, unreached(t, "pending")))
 	})
-	waitChan(t, pending.armed, "the select to wait")
+	testkit.WaitChan(t, pending.armed, "the select to wait")
 	caller.Cancel(nil)
 	_, err := caller.Await(testCtx(t))
 	if !core.IsCancellation(err) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	"github.com/jobtree/jobtree/timeout"
 )
 
@@ -57,7 +58,7 @@ func TestDelayDoneContext(t *testing.T) {
 				return ctx
 			},
 			want: func(t *testing.T, err error) {
-				if ce := cancellationOf(t, "Delay", err); !errors.Is(ce.Cause, context.Canceled) {
+				if ce := testkit.CancellationOf(t, "Delay", err); !errors.Is(ce.Cause, context.Canceled) {
 					t.Errorf("Delay = %v, want its Cause to be context.Canceled", err)
 				}
 			},
@@ -70,7 +71,7 @@ func TestDelayDoneContext(t *testing.T) {
 				return ctx
 			},
 			want: func(t *testing.T, err error) {
-				if ce := cancellationOf(t, "Delay", err); !errors.Is(ce.Cause, stopped) {
+				if ce := testkit.CancellationOf(t, "Delay", err); !errors.Is(ce.Cause, stopped) {
 					t.Errorf("Delay = %v, want its Cause to be %v", err, stopped)
 				}
 			},
@@ -80,7 +81,7 @@ func TestDelayDoneContext(t *testing.T) {
 			ctx: func(t *testing.T) context.Context {
 				ctx, stop := context.WithTimeout(context.Background(), shortDuration)
 				t.Cleanup(stop)
-				waitChan(t, ctx.Done(), "the deadline")
+				testkit.WaitChan(t, ctx.Done(), "the deadline")
 				return ctx
 			},
 			want: func(t *testing.T, err error) {
@@ -132,9 +133,9 @@ func TestDelayCancelledWhileWaiting(t *testing.T) {
 		res <- err
 		return err
 	})
-	waitChan(t, started, "the job to start")
+	testkit.WaitChan(t, started, "the job to start")
 	job.Cancel(stopped)
-	waitChan(t, job.Done(), "the job to complete")
+	testkit.WaitChan(t, job.Done(), "the job to complete")
 	err := <-res
 	if !core.IsCancellation(err) || !errors.Is(err, stopped) {
 		t.Errorf("Delay = %v, want a cancellation caused by %v", err, stopped)

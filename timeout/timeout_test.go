@@ -11,6 +11,7 @@ import (
 	"github.com/samber/mo"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	"github.com/jobtree/jobtree/timeout"
 )
 
@@ -224,7 +225,7 @@ func TestCallerCancellationPassesThrough(t *testing.T) {
 					res <- f(context.WithValue(ctx, startedKey{}, started))
 					return nil
 				})
-				waitChan(t, started, "body to start")
+				testkit.WaitChan(t, started, "body to start")
 				parent.Cancel(stopped)
 				var err error
 				within(t, "WithTimeout", func() { err = <-res })
@@ -245,7 +246,7 @@ func TestCallerCancellationPassesThrough(t *testing.T) {
 				defer stop(nil)
 				started := make(chan struct{})
 				go func() { // ends once the body started (or the test is over)
-					hold(t, started)
+					testkit.Hold(t, started)
 					stop(stopped)
 				}()
 				var err error
@@ -367,7 +368,7 @@ func TestChildFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			boom := newErr(tt.name)
+			boom := testkit.NewErr(tt.name)
 			parent := core.NewJob(nil)
 			defer parent.Cancel(nil)
 			var err error
@@ -405,7 +406,7 @@ func TestWaitsForChildrenAfterTimeout(t *testing.T) {
 	t.Parallel()
 	cancelling, release := make(chan struct{}), make(chan struct{})
 	go func() { // ends once the scope is cancelling (or the test is over)
-		hold(t, cancelling)
+		testkit.Hold(t, cancelling)
 		close(release)
 	}()
 	var child core.Job
@@ -414,7 +415,7 @@ func TestWaitsForChildrenAfterTimeout(t *testing.T) {
 		_, err = timeout.WithTimeout(context.Background(), shortDuration, func(ctx context.Context) (int, error) {
 			core.JobOf(ctx).InvokeOnCancelling(func(error) { close(cancelling) })
 			child = core.Launch(ctx, func(context.Context) error {
-				hold(t, release) // ignores the cancellation
+				testkit.Hold(t, release) // ignores the cancellation
 				return nil
 			})
 			return untilDone[int](ctx)
@@ -501,7 +502,7 @@ func TestNilContext(t *testing.T) {
 // TestRun checks the three outcomes of Run.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	var errOK, errFail, errTimeout error
 	within(t, "Run", func() {
 		errOK = timeout.Run(context.Background(), neverDuration, func(context.Context) error { return nil })
@@ -553,7 +554,7 @@ func TestTimeoutRacesCompletion(t *testing.T) {
 		wg.Wait()
 		close(done)
 	}()
-	waitChan(t, done, "all calls")
+	testkit.WaitChan(t, done, "all calls")
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -638,7 +639,7 @@ func TestCustomContextParent(t *testing.T) {
 	started := make(chan struct{})
 	ctx.Context = context.WithValue(ctx.Context, startedKey{}, started)
 	go func() { // ends once the body started (or the test is over)
-		hold(t, started)
+		testkit.Hold(t, started)
 		ctx.cancel()
 	}()
 	var got mo.Option[int]

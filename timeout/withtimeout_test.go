@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	"github.com/jobtree/jobtree/timeout"
 )
 
@@ -85,7 +86,7 @@ func TestWithTimeoutChildWait(t *testing.T) {
 	// Lets the child finish once the body has returned: if WithTimeout
 	// did not wait for it, it would return with the child still running.
 	go func() { // ends once the body returned (or the test is over)
-		hold(t, bodyReturned)
+		testkit.Hold(t, bodyReturned)
 		close(release)
 	}()
 	var err error
@@ -93,7 +94,7 @@ func TestWithTimeoutChildWait(t *testing.T) {
 		err = timeout.Run(context.Background(), neverDuration, func(ctx context.Context) error {
 			defer close(bodyReturned)
 			child = core.Launch(ctx, func(context.Context) error {
-				hold(t, release)
+				testkit.Hold(t, release)
 				childRan.Store(true)
 				return nil
 			})
@@ -188,7 +189,7 @@ func TestWithTimeoutSuppressExceptionWithResult(t *testing.T) {
 // wins.
 func TestWithTimeoutSuppressExceptionWithAnotherException(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	var err error
 	within(t, "WithTimeout", func() {
 		_, err = timeout.WithTimeout(context.Background(), shortDuration, func(ctx context.Context) (string, error) {
@@ -234,7 +235,7 @@ func TestWithTimeoutNegativeTimeout(t *testing.T) {
 // failure is returned as it is.
 func TestWithTimeoutExceptionFromWithinTimeout(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	var err error
 	within(t, "WithTimeout", func() {
 		_, err = timeout.WithTimeout(context.Background(), neverDuration, func(context.Context) (int, error) {

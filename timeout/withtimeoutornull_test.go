@@ -10,6 +10,7 @@ import (
 	"github.com/samber/mo"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 	"github.com/jobtree/jobtree/timeout"
 )
 
@@ -332,7 +333,7 @@ func TestWithTimeoutOrNullSuppressExceptionWithResult(t *testing.T) {
 // Kotlin: WithTimeoutOrNullTest.testSuppressExceptionWithAnotherException.
 func TestWithTimeoutOrNullSuppressExceptionWithAnotherException(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	var got mo.Option[string]
 	var err error
 	within(t, "WithTimeoutOrNull", func() {
@@ -368,7 +369,7 @@ func TestWithTimeoutOrNullNegativeTimeout(t *testing.T) {
 // Kotlin: WithTimeoutOrNullTest.testExceptionFromWithinTimeout.
 func TestWithTimeoutOrNullExceptionFromWithinTimeout(t *testing.T) {
 	t.Parallel()
-	boom := newErr("boom")
+	boom := testkit.NewErr("boom")
 	var got mo.Option[int]
 	var err error
 	within(t, "WithTimeoutOrNull", func() {

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/tour.golden with the current output")
@@ -67,9 +68,7 @@ func runTour(t *testing.T) string {
 			t.Fatalf("run() = %v, want nil\n--- output so far:\n%s", err, buf.String())
 		}
 	case <-time.After(veryLongDuration):
-		stacks := make([]byte, 1<<20)
-		stacks = stacks[:runtime.Stack(stacks, true)]
-		t.Fatalf("run() did not return within %v; goroutines:\n%s", veryLongDuration, stacks)
+		t.Fatalf("run() did not return within %v; goroutines:\n%s", veryLongDuration, testkit.GoroutineDump())
 	}
 	return buf.String()
 }

@@ -1,0 +1,54 @@
+package testkit
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/jobtree/jobtree/core"
+)
+
+// TestError is a plain failure (not a cancellation). Each test makes its
+// own instances, so that errors.Is matches by identity.
+type TestError struct{ Name string }
+
+// Error returns "test error " followed by the name.
+func (e *TestError) Error() string { return "test error " + e.Name }
+
+// NewErr returns a new *TestError called name.
+func NewErr(name string) *TestError { return &TestError{Name: name} }
+
+// CancellationOf returns the *core.CancellationError in err's chain,
+// failing the test at once if there is none.
+func CancellationOf(t testing.TB, what string, err error) *core.CancellationError {
+	t.Helper()
+	var ce *core.CancellationError
+	if !errors.As(err, &ce) {
+		t.Fatalf("%s = %v (%T), want a *core.CancellationError", what, err, err)
+	}
+	return ce
+}
+
+// WantCancellation checks that err is a cancellation (a
+// *core.CancellationError in its chain, for which errors.Is(err,
+// context.Canceled) holds) and, when cause is not nil, that it carries
+// cause (errors.Is). It is what every waiting call of jobtree returns for a
+// done ctx whose cause is cause.
+func WantCancellation(t testing.TB, what string, err, cause error) {
+	t.Helper()
+	var ce *core.CancellationError
+	if !errors.As(err, &ce) || !core.IsCancellation(err) {
+		t.Errorf("%s = %v (%T), want a *core.CancellationError", what, err, err)
+		return
+	}
+	if cause != nil && !errors.Is(err, cause) {
+		t.Errorf("%s = %v, want a cancellation carrying %v", what, err, cause)
+	}
+}
+
+// WantCycle checks that err wraps core.ErrJoinCycle.
+func WantCycle(t testing.TB, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, core.ErrJoinCycle) {
+		t.Errorf("%s = %v, want an error wrapping core.ErrJoinCycle", what, err)
+	}
+}
