@@ -17,11 +17,43 @@ package core_test
 //     change its state (create a child, Cancel, Complete, Fail, release a
 //     body with an outcome, CancelChildren, Start); the operations on
 //     different trees run at once, on goroutines released together.
-//   - Bodies never look at their context: each blocks on a channel of its
-//     own until the driver releases it with an outcome (nil, a failure, a
-//     panic, a cancellation, or the echo ctx.Err()). So a tree changes only
-//     through the driver's one operation per phase, and the order in which
-//     failures reach an ancestor is fixed.
+//   - Most bodies never look at their context: each blocks on a channel of
+//     its own until the driver releases it with an outcome (nil, a failure,
+//     a panic, a cancellation, or the echo ctx.Err()).
+//   - The other bodies are watchers (one Launch in four): a watcher blocks
+//     until its context is done and then returns ctx.Err() by itself, on
+//     its own goroutine — the echo of its own cancellation, which core
+//     takes as a cancellation (API rule 2), never as a failure. The driver
+//     never releases a watcher: the model ends it the moment it cancels its
+//     job (Cancel, CancelChildren or Fail of the job or of an ancestor, a
+//     failure climbing into an ancestor), and the job ends Cancelled with
+//     its root cause once its children are final. This is the one change a
+//     tree makes without the driver, and it lands while the operation that
+//     cancelled the watcher may still be running: the watcher can finalize
+//     its job, and through it the ancestors, while a failing call still
+//     drains and climbs. That interleaving once lost a failure
+//     (TestRule7_FailureNotLostToConcurrentFinalization): a failing job's
+//     child ended at once and finalized it, and its parent, waiting in
+//     Completing for it alone, completed before the failure reached it. In
+//     half of the trees, three operations in four of a random phase steer
+//     toward it (planAim).
+//     The watchers' timing cannot change the expected result. Their return
+//     records no cause (their job has a root cause already); it only lets
+//     jobs finalize. The jobs it lets finalize in a phase are the ones the
+//     phase's operation cancelled and their ancestors, and the only failure
+//     among them is the operation's own (one Fail or body outcome per tree
+//     and phase), which core hands up exactly once — by the climb or by the
+//     finalizer, whichever claims it first, the parent held meanwhile. A
+//     job holding an earlier failure was cancelled in an earlier phase,
+//     with its whole subtree, so its watchers ended then. The model ends
+//     the watchers an operation cancelled right after applying the
+//     operation, in the order it cancelled them (one of the possible
+//     interleavings). No phase waits for a watcher's goroutine to leave: a
+//     return still on its way only delays its job's finalization, which the
+//     checks wait for.
+//   - So a tree changes only through the driver's one operation per phase
+//     and the watchers it cancels, and the order in which failures reach
+//     an ancestor is fixed.
 //   - What cannot change a state runs alongside anything: registering and
 //     disposing completion and cancelling handlers (on any job of the
 //     forest, from goroutines of their own), and Join. A handler registered
@@ -366,7 +398,7 @@ func (k mKind) String() string { return [...]string{"Launch", "NewJob", "NewSupe
 const (
 	mbNone     = iota // no body (NewJob, NewSupervisorJob)
 	mbWaiting         // lazy, not started
-	mbRunning         // running: blocked until the driver releases it
+	mbRunning         // running: blocked until the driver releases it (a watcher: until cancelled)
 	mbReturned        // returned
 	mbNever           // will never run: cancelled before it started
 )
@@ -382,12 +414,13 @@ const (
 )
 
 type mJob struct {
-	id   int
-	name string // for messages: "t2.j3"
-	tree *mTree
-	kind mKind
-	lazy bool
-	opt  string // core.Named's name, "" for none
+	id      int
+	name    string // for messages: "t2.j3"
+	tree    *mTree
+	kind    mKind
+	lazy    bool
+	watcher bool   // a Launch whose body returns ctx.Err() once its context is done
+	opt     string // core.Named's name, "" for none
 
 	handles, reports, supervisor bool
 	rec                          *modelRecorder // exception handler of its creation context
@@ -451,6 +484,9 @@ func (j *mJob) String() string {
 	if j.lazy {
 		s += " lazy"
 	}
+	if j.watcher {
+		s += " watcher"
+	}
 	return s + ")"
 }
 
@@ -471,6 +507,7 @@ type mTree struct {
 	idx  int
 	root *mJob
 	jobs []*mJob
+	aim  bool // steer toward the interleaving of planAim
 }
 
 func (t *mTree) done() bool { return t.root != nil && t.root.final && t.allFinal() }
@@ -499,6 +536,12 @@ type mItem struct {
 }
 
 func (r *modelRound) mCancel(j *mJob, cause *mCause, mode int) bool {
+	if mode&mmFailure != 0 && !j.cancelled && r.mRacy(j) {
+		// The failure will climb while the watchers it cancels may
+		// finalize j, all its parent waits for in Completing: the
+		// interleaving of TestRule7_FailureNotLostToConcurrentFinalization.
+		r.races++
+	}
 	ok, rooted, last, work := r.mCancelStep(j, mRecord{root: cause, failure: mode&mmFailure != 0}, mode, nil)
 	r.mDrain(work)
 	if rooted && mode&mmFailure != 0 && !j.offered {
@@ -563,6 +606,9 @@ func (r *modelRound) mCancelStep(j *mJob, rec mRecord, mode int, work []mItem) (
 	if !was {
 		j.cancelPhase = r.phase
 		work = r.mNotify(j, work)
+		if j.watcher && j.body == mbRunning {
+			r.watchers = append(r.watchers, j) // its body returns now
+		}
 	}
 	return true, rooted, j.finalizing(), work
 }
@@ -682,6 +728,24 @@ func (r *modelRound) mEndOwnWork(j *mJob, refuseCancelled bool) bool {
 		r.mFinalize(j)
 	}
 	return true
+}
+
+// mEndWatchers ends the bodies of the watchers cancelled since the last
+// call, in the order they were cancelled: each returns ctx.Err(), the echo
+// of its own cancellation (core's echoesOwnCancellation), which ends the
+// job's own work without adding a cause. Ending one may finalize jobs
+// whose failures cancel more watchers: they end too.
+func (r *modelRound) mEndWatchers() {
+	for len(r.watchers) > 0 {
+		w := r.watchers[0]
+		r.watchers = r.watchers[1:]
+		if w.body != mbRunning {
+			continue // born cancelled: its body never runs
+		}
+		w.body = mbReturned
+		r.watcherEnds++
+		r.mCancel(w, w.cancellationOf(failureCause(&mFailure{err: context.Canceled, sentinel: true})), mmOwnWork)
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -838,8 +902,11 @@ type modelRound struct {
 	// this phase
 	quiet bool // the phase's checks must wait until the round is quiescent
 
-	quietPhases int // phases that waited for quiescence
-	growPhases  int // the first phases, which mostly add children
+	quietPhases int     // phases that waited for quiescence
+	watchers    []*mJob // watchers cancelled whose bodies the model has not ended yet
+	watcherEnds int     // watcher bodies ended
+	races       int     // failures that climbed to a Completing parent waiting for them alone while watchers they cancelled ended
+	growPhases  int     // the first phases, which mostly add children
 
 	problems []string
 	history  []string // the operations planned, phase by phase, for the failure report
@@ -936,11 +1003,21 @@ func (r *modelRound) goLabeled(wg *sync.WaitGroup, f func()) {
 }
 
 // body returns the body of the Launch job j: it blocks until released (or
-// the round is aborted) and then does what it was told.
+// the round is aborted) and then does what it was told; a watcher's
+// blocks until its context is done and then returns ctx.Err().
 func (r *modelRound) body(j *mJob) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		if j.bodyRuns.Add(1) == 1 {
 			close(j.started)
+		}
+		if j.watcher {
+			select {
+			case <-ctx.Done():
+			case <-r.abort:
+				return nil
+			}
+			j.returned.Store(true)
+			return ctx.Err()
 		}
 		var out modelOutcome
 		select {
@@ -992,12 +1069,13 @@ func (r *modelRound) waitStarted(t testing.TB, j *mJob) string {
 // newJob adds a job of the given kind to tree t as a child of p (nil for
 // the tree's root), applies its creation to the model and returns the
 // operation that creates it for real.
-func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, lazy bool, opt string, wrap bool) func() *opResult {
+func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, lazy, watcher bool, opt string, wrap bool) func() *opResult {
 	j := &mJob{
 		id:          r.newID(),
 		tree:        tr,
 		kind:        kind,
 		lazy:        lazy,
+		watcher:     watcher,
 		opt:         opt,
 		supervisor:  kind == mkSupervisor,
 		cancelPhase: mNever,
@@ -1131,6 +1209,11 @@ func (r *modelRound) planTreeOp(t testing.TB, tr *mTree, drain bool) func() *opR
 	if drain {
 		return r.planDrainOp(t, tr)
 	}
+	if tr.aim && r.rng.IntN(4) != 0 { // not 0: not when a fuzz input ran out
+		if op := r.planAim(t, tr); op != nil {
+			return op
+		}
+	}
 	for range 4 {
 		var op func() *opResult
 		w := modelOpWeights
@@ -1153,7 +1236,7 @@ func (r *modelRound) planTreeOp(t testing.TB, tr *mTree, drain bool) func() *opR
 				op = r.planFail(j)
 			}
 		case opRelease:
-			if j := pick(r.rng, filterJobs(tr.jobs, func(j *mJob) bool { return j.body == mbRunning })); j != nil {
+			if j := pick(r.rng, filterJobs(tr.jobs, func(j *mJob) bool { return j.body == mbRunning && !j.watcher })); j != nil {
 				op = r.planRelease(j)
 			}
 		case opCancelChildren:
@@ -1170,6 +1253,123 @@ func (r *modelRound) planTreeOp(t testing.TB, tr *mTree, drain bool) func() *opR
 		}
 	}
 	return nil
+}
+
+// planAim takes tree tr one step toward the interleaving that once lost a
+// failure (TestRule7_FailureNotLostToConcurrentFinalization): a job C fails
+// (Fail, or its body returns a failure or panics) while a watcher below it
+// ends at once and finalizes it, and C's parent P, not a supervisor, waits
+// in Completing for C alone. The steps, the furthest one that fits first:
+// fail C; complete P (Complete, or its body returns nil); release a body
+// below C that would keep C from finalizing; give C a watcher, as a child
+// or a grandchild; give a job a child C. It returns nil when no step fits.
+func (r *modelRound) planAim(t testing.TB, tr *mTree) func() *opResult {
+	// canFail: j can fail now, by Fail or by its body's outcome.
+	canFail := func(j *mJob) bool {
+		if j.cancelled || j.final || j.parent == nil || j.parent.supervisor {
+			return false
+		}
+		return (j.body == mbNone && !j.completing) || (j.body == mbRunning && !j.watcher)
+	}
+	// alone: j is all its parent waits for, and the parent is not
+	// cancelled (j is not either then).
+	alone := func(j *mJob) bool { return !j.parent.cancelled && j.parent.holds == 1 }
+	var fail, complete, unblock, watch, grow []*mJob
+	for _, c := range tr.jobs {
+		if !canFail(c) {
+			continue
+		}
+		p := c.parent
+		switch {
+		case !r.mWatched(c):
+			watch = append(watch, c)
+		case r.mBlocker(c) != nil:
+			unblock = append(unblock, r.mBlocker(c))
+		case alone(c) && p.completing:
+			fail = append(fail, c)
+		case alone(c) && (p.body == mbNone || (p.body == mbRunning && !p.watcher)):
+			complete = append(complete, p)
+		}
+	}
+	for _, p := range tr.jobs {
+		if !p.cancelled && !p.final && !p.supervisor && p.holds == 0 &&
+			((p.body == mbNone && !p.completing) || (p.body == mbRunning && !p.watcher)) {
+			grow = append(grow, p)
+		}
+	}
+	room := len(tr.jobs) < r.maxJobs
+	switch {
+	case len(fail) > 0:
+		c := pick(r.rng, fail)
+		if c.body == mbNone {
+			return r.planFailAs(c, 2+r.rng.IntN(4))
+		}
+		return r.planReleaseAs(c, 2+r.rng.IntN(2))
+	case len(complete) > 0:
+		p := pick(r.rng, complete)
+		if p.body == mbNone {
+			return r.planComplete(p)
+		}
+		return r.planReleaseAs(p, 0)
+	case len(unblock) > 0:
+		return r.planReleaseAs(pick(r.rng, unblock), 0)
+	case len(watch) > 0 && room:
+		c := pick(r.rng, watch)
+		// A grandchild now and then: the watcher then finalizes C
+		// through a job in between (one whose own work ends when it
+		// is cancelled, or has ended).
+		mid := filterJobs(c.kids, func(k *mJob) bool {
+			return !k.closed() && !k.cancelled && (k.body == mbNone || k.body == mbReturned)
+		})
+		if len(mid) > 0 && r.rng.IntN(3) == 0 {
+			c = pick(r.rng, mid)
+		}
+		return r.planNewJob(t, tr, c, mkLaunch, false, true, "", r.rng.IntN(6) == 0)
+	case len(grow) > 0 && room:
+		kind := mkNewJob
+		if r.rng.IntN(3) == 0 {
+			kind = mkLaunch
+		}
+		return r.planNewJob(t, tr, pick(r.rng, grow), kind, false, false, "", false)
+	}
+	return nil
+}
+
+// mRacy reports whether a failure that cancels j now races as in
+// TestRule7_FailureNotLostToConcurrentFinalization: j's parent, not a
+// supervisor, waits in Completing for j alone, and j waits only for
+// watchers below it, which the failure ends.
+func (r *modelRound) mRacy(j *mJob) bool {
+	p := j.parent
+	return p != nil && !p.supervisor && !p.cancelled && p.completing && p.holds == 1 &&
+		!j.closed() && r.mWatched(j) && r.mBlocker(j) == nil
+}
+
+// mBlocker returns a body below j that runs and is no watcher: cancelling j
+// does not end it. Nil if there is none.
+func (r *modelRound) mBlocker(j *mJob) *mJob {
+	for _, k := range j.kids {
+		if k.final {
+			continue
+		}
+		if k.body == mbRunning && !k.watcher {
+			return k
+		}
+		if b := r.mBlocker(k); b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+// mWatched reports whether a watcher below j still runs.
+func (r *modelRound) mWatched(j *mJob) bool {
+	for _, k := range j.kids {
+		if !k.final && ((k.watcher && k.body == mbRunning) || r.mWatched(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // modelOpWeights weighs the operations of a random phase (the last entry:
@@ -1215,8 +1415,8 @@ func (r *modelRound) pickParent(tr *mTree) *mJob {
 }
 
 // planDrainOp chooses an operation that ends some job's own work: release
-// a running body, complete, fail or cancel a body-less job, start or
-// cancel a New one.
+// a running body (cancel a running watcher), complete, fail or cancel a
+// body-less job, start or cancel a New one.
 func (r *modelRound) planDrainOp(t testing.TB, tr *mTree) func() *opResult {
 	cands := filterJobs(tr.jobs, func(j *mJob) bool {
 		switch {
@@ -1237,6 +1437,8 @@ func (r *modelRound) planDrainOp(t testing.TB, tr *mTree) func() *opResult {
 		return nil
 	}
 	switch {
+	case j.body == mbRunning && j.watcher:
+		return r.planCancel(j) // a watcher ends once cancelled
 	case j.body == mbRunning:
 		return r.planRelease(j)
 	case j.body == mbNone:
@@ -1260,12 +1462,15 @@ func (r *modelRound) planChild(t testing.TB, tr *mTree, p *mJob) func() *opResul
 		kind = mkLaunch // more bodies
 	}
 	lazy := kind == mkLaunch && r.rng.IntN(4) == 0
+	// One body in four is a watcher (1, not 0: a fuzz input that ran
+	// out of bytes draws 0).
+	watcher := kind == mkLaunch && r.rng.IntN(4) == 1
 	opt := ""
 	if kind == mkLaunch && r.rng.IntN(4) == 0 {
 		opt = fmt.Sprintf("named%d", r.newID())
 	}
 	wrap := r.rng.IntN(6) == 0
-	return r.planNewJob(t, tr, p, kind, lazy, opt, wrap)
+	return r.planNewJob(t, tr, p, kind, lazy, watcher, opt, wrap)
 }
 
 func (r *modelRound) planCancel(j *mJob) func() *opResult {
@@ -1296,9 +1501,15 @@ func (r *modelRound) planComplete(j *mJob) func() *opResult {
 }
 
 func (r *modelRound) planFail(j *mJob) func() *opResult {
+	return r.planFailAs(j, r.rng.IntN(6))
+}
+
+// planFailAs fails j with the error numbered choice: 0 a cancellation, 1
+// context.Canceled, 2 to 5 a failure.
+func (r *modelRound) planFailAs(j *mJob, choice int) func() *opResult {
 	var err error
 	var want bool
-	switch r.rng.IntN(6) {
+	switch choice {
 	case 0: // a cancellation made by the driver
 		ce := &core.CancellationError{Message: fmt.Sprintf("model fail-cancel %d", r.newID())}
 		err = ce
@@ -1317,8 +1528,14 @@ func (r *modelRound) planFail(j *mJob) func() *opResult {
 }
 
 func (r *modelRound) planRelease(j *mJob) func() *opResult {
+	return r.planReleaseAs(j, r.rng.IntN(6))
+}
+
+// planReleaseAs releases j's body with the outcome numbered choice: 0 or
+// 1 nil, 2 a failure, 3 a panic, 4 a cancellation, 5 the echo ctx.Err().
+func (r *modelRound) planReleaseAs(j *mJob, choice int) func() *opResult {
 	var out modelOutcome
-	switch r.rng.IntN(6) {
+	switch choice {
 	case 0, 1:
 		out.kind = outNil
 	case 2:
@@ -1601,7 +1818,7 @@ func (r *modelRound) runPhase(t testing.TB, first, drain bool) bool {
 	if first {
 		for _, tr := range r.trees {
 			kind := mKind(r.rng.IntN(3))
-			treeOps = append(treeOps, r.planNewJob(t, tr, nil, kind, false, "", false))
+			treeOps = append(treeOps, r.planNewJob(t, tr, nil, kind, false, false, "", false))
 		}
 	} else {
 		for _, tr := range r.trees {
@@ -1611,6 +1828,7 @@ func (r *modelRound) runPhase(t testing.TB, first, drain bool) bool {
 			if op := r.planTreeOp(t, tr, drain); op != nil {
 				treeOps = append(treeOps, op)
 			}
+			r.mEndWatchers()
 		}
 	}
 	others = append(others, r.planHandlers()...)
@@ -1705,7 +1923,8 @@ func (r *modelRound) settle(t testing.TB, final bool) bool {
 //
 // The goroutines are counted first and what is expected second: a job
 // that becomes final in between only lowers what is expected (its joiner
-// will return), so a count that matches cannot be a stale one.
+// will return), and so does a watcher whose context becomes done (it will
+// return), so a count that matches cannot be a stale one.
 func (r *modelRound) quiescent() bool {
 	n := modelLabeled(`"` + modelLabelKey + `":"` + r.label + `"`)
 	bodies, joins := r.waiting()
@@ -1714,10 +1933,15 @@ func (r *modelRound) quiescent() bool {
 
 // waiting counts the goroutines the model expects to be left: the bodies
 // it says are blocked, and the Join calls waiting for a job whose Done is
-// not closed.
+// not closed. A watcher the model ended whose context is not done (a
+// disagreement the checks report) is blocked too, and stays so: counting
+// it lets that disagreement be reported at once.
 func (r *modelRound) waiting() (bodies, joins int) {
 	for _, j := range r.jobs {
-		if j.body == mbRunning {
+		switch {
+		case j.body == mbRunning:
+			bodies++
+		case j.watcher && j.body == mbReturned && !isClosed(j.real.Context().Done()):
 			bodies++
 		}
 	}
@@ -2052,6 +2276,7 @@ type modelStats struct {
 	phases, jobs, ops, handlers, joins, reports int
 	cancelled, failed, multi, deep              int // jobs ending cancelled; with a failure; with a MultiError; failures that climbed ≥ 2 levels
 	uncomparable, panics, quiet                 int
+	watchers, races                             int // watcher bodies ended; failures racing them (modelRound.races)
 }
 
 func (s *modelStats) add(o modelStats) {
@@ -2068,17 +2293,21 @@ func (s *modelStats) add(o modelStats) {
 	s.uncomparable += o.uncomparable
 	s.panics += o.panics
 	s.quiet += o.quiet
+	s.watchers += o.watchers
+	s.races += o.races
 }
 
 func (s modelStats) String() string {
 	return fmt.Sprintf("%d phases, %d jobs, %d tree operations, %d handlers, %d joins, %d exception reports; "+
-		"jobs ending cancelled %d, failed %d, with a MultiError %d; failures reaching a grandparent %d; uncomparable failures %d; panics %d; phases waiting for quiescence %d",
-		s.phases, s.jobs, s.ops, s.handlers, s.joins, s.reports, s.cancelled, s.failed, s.multi, s.deep, s.uncomparable, s.panics, s.quiet)
+		"jobs ending cancelled %d, failed %d, with a MultiError %d; failures reaching a grandparent %d; uncomparable failures %d; panics %d; phases waiting for quiescence %d; "+
+		"watchers ended by their cancellation %d; failures climbing to a Completing parent while watchers they cancelled end %d",
+		s.phases, s.jobs, s.ops, s.handlers, s.joins, s.reports, s.cancelled, s.failed, s.multi, s.deep, s.uncomparable, s.panics, s.quiet, s.watchers, s.races)
 }
 
 // stats counts what the round exercised.
 func (r *modelRound) stats() modelStats {
-	st := modelStats{phases: r.phase, jobs: len(r.jobs), ops: len(r.history), handlers: len(r.handlers), joins: len(r.joins), quiet: r.quietPhases}
+	st := modelStats{phases: r.phase, jobs: len(r.jobs), ops: len(r.history), handlers: len(r.handlers), joins: len(r.joins), quiet: r.quietPhases,
+		watchers: r.watcherEnds, races: r.races}
 	for _, rc := range r.recs {
 		st.reports += len(rc.want)
 	}
@@ -2131,7 +2360,7 @@ func runModelRound(t testing.TB, name, label string, rng modelChooser, mut model
 		n = 1 + rng.IntN(4)
 	}
 	for i := range n {
-		r.trees = append(r.trees, &mTree{idx: i})
+		r.trees = append(r.trees, &mTree{idx: i, aim: rng.IntN(2) == 1}) // 1: not when a fuzz input ran out
 	}
 	phases := 5 + rng.IntN(9)
 	r.growPhases = 2 + rng.IntN(4)
