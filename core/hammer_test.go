@@ -197,9 +197,13 @@ func stressSeed(t *testing.T) uint64 {
 	return rand.Uint64()
 }
 
-// stressRounds scales a round count down under -short.
+// stressRounds scales a round count: down under -short, up (×50) at the
+// full size of the stress suite (JOBTREE_STRESS=1, make stress).
 func stressRounds(n int) int {
-	if testing.Short() {
+	switch {
+	case stressFull():
+		return 50 * n
+	case testing.Short():
 		return max(n/10, 10)
 	}
 	return n
