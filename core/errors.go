@@ -88,12 +88,22 @@ var errGoexit = errors.New("core: job body called runtime.Goexit")
 // MultiError is the final cause of a job that recorded more than one failure.
 // The first failure is the cause; the others arrived later and are kept so
 // that nothing is lost. Cancellation errors are never part of it.
+//
+// Only core makes them. The zero value, which holds no failure, is safe to
+// use: its Error is "core: empty MultiError", First returns nil and Unwrap
+// an empty list.
 type MultiError struct {
-	errs []error // the first failure, then the others in arrival order; len ≥ 2
+	errs []error // the first failure, then the others in arrival order; len ≥ 2 when made by core
 }
 
 // Error returns the first failure's text, followed by the others'.
 func (e *MultiError) Error() string {
+	switch len(e.errs) {
+	case 0:
+		return "core: empty MultiError"
+	case 1:
+		return e.errs[0].Error()
+	}
 	var b strings.Builder
 	b.WriteString(e.errs[0].Error())
 	b.WriteString(" (and ")
@@ -112,4 +122,10 @@ func (e *MultiError) Error() string {
 func (e *MultiError) Unwrap() []error { return e.errs }
 
 // First returns the failure that came first: the one that cancelled the job.
-func (e *MultiError) First() error { return e.errs[0] }
+// It is nil for the zero MultiError.
+func (e *MultiError) First() error {
+	if len(e.errs) == 0 {
+		return nil
+	}
+	return e.errs[0]
+}

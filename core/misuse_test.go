@@ -586,6 +586,26 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Unwrap() = %v, want nil", err)
 			}
 		}},
+		{"MultiError/zero value", `Error "core: empty MultiError", First nil, Unwrap empty; errors.Is finds nothing`, func(t *testing.T) {
+			var m core.MultiError
+			if got := misuseTry(t, "MultiError{}.Error()", func() error {
+				if s := m.Error(); s != "core: empty MultiError" {
+					return fmt.Errorf("Error() = %q", s)
+				}
+				return nil
+			}).returned(t, "MultiError{}.Error()"); got != nil {
+				t.Errorf("%v, want %q", got, "core: empty MultiError")
+			}
+			if f := m.First(); f != nil {
+				t.Errorf("First() = %v, want nil", f)
+			}
+			if u := m.Unwrap(); len(u) != 0 {
+				t.Errorf("Unwrap() = %v, want empty", u)
+			}
+			if errors.Is(&m, context.Canceled) {
+				t.Errorf("errors.Is(&MultiError{}, context.Canceled) = true, want false")
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
