@@ -104,6 +104,7 @@ func (t *tour) timeLimits() error {
 			return 0, ctx.Err()
 		})
 	})
-	t.say("an inner timeout is not the outer's: None = %v, err is a *TimeoutError = %v", v.IsAbsent(), errors.As(err, &te))
+	t.say("an inner timeout is not the outer's: the inner *TimeoutError comes out = %v (not None with a nil error: %v)",
+		errors.As(err, &te), v.IsAbsent() && err == nil)
 	return nil
 }
