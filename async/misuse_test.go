@@ -95,20 +95,16 @@ func allAtOnce(t *testing.T, n int) func(ctx context.Context, item int) (int, er
 func TestMisuse(t *testing.T) {
 	t.Parallel()
 	double := func(_ context.Context, i int) (int, error) { return 2 * i, nil }
-	tests := []struct {
-		name string // the bad input
-		want string // the documented result
-		run  func(t *testing.T)
-	}{
+	tests := []testkit.MisuseCase{
 		// Async and Await.
-		{"Async/nil body", `panic "async: …" (also with a nil ctx)`, func(t *testing.T) {
+		{Name: "Async/nil body", Want: `panic "async: …" (also with a nil ctx)`, Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				testkit.Try(t, "Async(ctx, nil)", func() (async.Deferred[int], error) {
 					return async.Async[int](ctx, nil), nil
 				}).WantPanic(t, "Async(ctx, nil)", "async: ")
 			}
 		}},
-		{"Async/nil ctx", "a root deferred, as with context.Background()", func(t *testing.T) {
+		{Name: "Async/nil ctx", Want: "a root deferred, as with context.Background()", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, core.Lazy())
 			if p := jobOf(d).Parent(); p != nil {
 				t.Errorf("Async(nil, body).Parent() = %v, want nil (a root)", p)
@@ -118,7 +114,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"Async/nil option", "ignored (undocumented)", func(t *testing.T) {
+		{Name: "Async/nil option", Want: "ignored (undocumented)", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, nil, core.Lazy(), nil)
 			checkState(t, d, core.New) // the options around the nil ones apply
 			v, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
@@ -126,7 +122,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"Async/cancelled parent", "born Cancelled, body never runs; Await returns the cancellation", func(t *testing.T) {
+		{Name: "Async/cancelled parent", Want: "born Cancelled, body never runs; Await returns the cancellation", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			cause := testkit.NewErr("parent cancelled")
 			parent.Cancel(cause)
@@ -139,7 +135,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the body ran under a cancelled parent, want it never to run")
 			}
 		}},
-		{"Async/body panics", "Await returns a *core.PanicError; the process goes on", func(t *testing.T) {
+		{Name: "Async/body panics", Want: "Await returns a *core.PanicError; the process goes on", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { panic("boom") })
 			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			var pe *core.PanicError
@@ -147,14 +143,14 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Await(ctx) = %v, want a *core.PanicError with value boom", err)
 			}
 		}},
-		{"Await/nil ctx", "as context.Background(): the value", func(t *testing.T) {
+		{Name: "Await/nil ctx", Want: "as context.Background(): the value", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil })
 			v, err := testkit.Try(t, "Await(nil)", func() (int, error) { return d.Await(nil) }).Returned(t, "Await(nil)")
 			if v != 42 || err != nil {
 				t.Errorf("Await(nil) = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"Await/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "Await/self", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
 				_, err := self.Await(ctx)
 				return err
@@ -165,7 +161,7 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "Await(own ctx) from the deferred's body", got)
 		}},
-		{"Await/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "Await/ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := ancestor.Await(ctx)
 				return err
@@ -176,7 +172,7 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "Await(child ctx) on the parent deferred", got)
 		}},
-		{"Await/done ctx, not complete", "*core.CancellationError carrying context.Cause(ctx); the deferred is left alone", func(t *testing.T) {
+		{Name: "Await/done ctx, not complete", Want: "*core.CancellationError carrying context.Cause(ctx); the deferred is left alone", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "Await(done ctx)", func() (int, error) { return c.Await(testkit.DoneCtx(cause)) }).Returned(t, "Await(done ctx)")
@@ -187,7 +183,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("later Await(ctx) = %v, %v; want 7, nil", v, err)
 			}
 		}},
-		{"Await/done ctx, complete", "the value: a complete deferred answers whatever ctx", func(t *testing.T) {
+		{Name: "Await/done ctx, complete", Want: "the value: a complete deferred answers whatever ctx", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			c.Complete(7)
 			v, err := testkit.Try(t, "Await(done ctx)", func() (int, error) { return c.Await(testkit.DoneCtx(testkit.NewErr("gave up"))) }).Returned(t, "Await(done ctx)")
@@ -195,7 +191,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Await(done ctx) = %v, %v; want 7, nil", v, err)
 			}
 		}},
-		{"GetCompleted/not complete", "ErrNotCompleted", func(t *testing.T) {
+		{Name: "GetCompleted/not complete", Want: "ErrNotCompleted", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			defer c.Cancel(nil)
 			if _, err := c.GetCompleted(); !errors.Is(err, async.ErrNotCompleted) {
@@ -204,7 +200,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// CompletableDeferred.
-		{"NewCompletableDeferred/nil ctx", "an Active root", func(t *testing.T) {
+		{Name: "NewCompletableDeferred/nil ctx", Want: "an Active root", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			defer c.Cancel(nil)
 			checkState(t, c, core.Active)
@@ -212,7 +208,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Parent() = %v, want nil (a root)", p)
 			}
 		}},
-		{"NewCompletableDeferred/cancelled parent", "born Cancelled; Complete returns false; Await returns the cancellation", func(t *testing.T) {
+		{Name: "NewCompletableDeferred/cancelled parent", Want: "born Cancelled; Complete returns false; Await returns the cancellation", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			parent.Cancel(nil)
 			c := async.NewCompletableDeferred[int](parent.Context())
@@ -223,7 +219,7 @@ func TestMisuse(t *testing.T) {
 			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			testkit.WantCancellation(t, "Await(ctx)", err, nil)
 		}},
-		{"CompletableDeferred/Complete twice", "true, then false; the first value is kept", func(t *testing.T) {
+		{Name: "CompletableDeferred/Complete twice", Want: "true, then false; the first value is kept", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			if !c.Complete(1) {
 				t.Error("first Complete = false, want true")
@@ -235,7 +231,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
 			}
 		}},
-		{"CompletableDeferred/Fail twice", "true, then false; the first failure is kept", func(t *testing.T) {
+		{Name: "CompletableDeferred/Fail twice", Want: "true, then false; the first failure is kept", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			if !c.Fail(first) {
@@ -250,7 +246,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("GetCompleted() = %v, want the second failure ignored", err)
 			}
 		}},
-		{"CompletableDeferred/Fail after Complete", "false; the value is kept; the parent is not cancelled", func(t *testing.T) {
+		{Name: "CompletableDeferred/Fail after Complete", Want: "false; the value is kept; the parent is not cancelled", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			defer parent.Cancel(nil)
 			c := async.NewCompletableDeferred[int](parent.Context())
@@ -263,7 +259,7 @@ func TestMisuse(t *testing.T) {
 			}
 			checkState(t, parent, core.Active)
 		}},
-		{"CompletableDeferred/Complete after Fail", "false; Await returns the failure", func(t *testing.T) {
+		{Name: "CompletableDeferred/Complete after Fail", Want: "false; Await returns the failure", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			errBoom := testkit.NewErr("boom")
 			c.Fail(errBoom)
@@ -273,7 +269,7 @@ func TestMisuse(t *testing.T) {
 			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return c.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			wantFailure(t, "Await(ctx)", err, errBoom)
 		}},
-		{"CompletableDeferred/Fail(nil)", `panic "async: …"; the deferred is unchanged`, func(t *testing.T) {
+		{Name: "CompletableDeferred/Fail(nil)", Want: `panic "async: …"; the deferred is unchanged`, Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			testkit.Try(t, "Fail(nil)", func() (bool, error) { return c.Fail(nil), nil }).WantPanic(t, "Fail(nil)", "async: ")
 			checkState(t, c, core.Active)
@@ -281,7 +277,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("Complete after Fail(nil) = false, want true")
 			}
 		}},
-		{"CompletableDeferred/Fail(cancellation)", "cancels it, without failing the parent", func(t *testing.T) {
+		{Name: "CompletableDeferred/Fail(cancellation)", Want: "cancels it, without failing the parent", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			defer parent.Cancel(nil)
 			c := async.NewCompletableDeferred[int](parent.Context())
@@ -294,7 +290,7 @@ func TestMisuse(t *testing.T) {
 			_, err := c.GetCompleted()
 			testkit.WantCancellation(t, "GetCompleted()", err, nil)
 		}},
-		{"CompletableDeferred/Cancel after Complete", "nothing: the value is kept", func(t *testing.T) {
+		{Name: "CompletableDeferred/Cancel after Complete", Want: "nothing: the value is kept", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			c.Complete(1)
 			c.Cancel(testkit.NewErr("late"))
@@ -303,7 +299,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
 			}
 		}},
-		{"CompletableDeferred/Cancel after Complete, children running", "cancels it: Complete left it Completing, waiting for its children; the value is discarded", func(t *testing.T) {
+		{Name: "CompletableDeferred/Cancel after Complete, children running", Want: "cancels it: Complete left it Completing, waiting for its children; the value is discarded", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			child := core.NewJob(c.Context())
 			if !c.Complete(1) {
@@ -319,7 +315,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("GetCompleted() = %v, want the zero value", v)
 			}
 		}},
-		{"CompletableDeferred/Cancel after Fail", "nothing: the failure stays the cause", func(t *testing.T) {
+		{Name: "CompletableDeferred/Cancel after Fail", Want: "nothing: the failure stays the cause", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			errBoom := testkit.NewErr("boom")
 			c.Fail(errBoom)
@@ -327,7 +323,7 @@ func TestMisuse(t *testing.T) {
 			_, err := c.GetCompleted()
 			wantFailure(t, "GetCompleted()", err, errBoom)
 		}},
-		{"CompletableDeferred/Complete after Cancel", "false; the value is discarded; Await returns the cancellation", func(t *testing.T) {
+		{Name: "CompletableDeferred/Complete after Cancel", Want: "false; the value is discarded; Await returns the cancellation", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			cause := testkit.NewErr("cancelled")
 			c.Cancel(cause)
@@ -342,20 +338,20 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// AwaitAll, AwaitAny, Race, AwaitResult.
-		{"AwaitAll/nil ctx", "as context.Background(): the values", func(t *testing.T) {
+		{Name: "AwaitAll/nil ctx", Want: "as context.Background(): the values", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
 			got, err := testkit.Try(t, "AwaitAll(nil, d)", func() ([]int, error) { return async.AwaitAll(nil, d) }).Returned(t, "AwaitAll(nil, d)")
 			if !slices.Equal(got, []int{1}) || err != nil {
 				t.Errorf("AwaitAll(nil, d) = %v, %v; want [1], nil", got, err)
 			}
 		}},
-		{"AwaitAll/no deferreds", "an empty slice, at once", func(t *testing.T) {
+		{Name: "AwaitAll/no deferreds", Want: "an empty slice, at once", Run: func(t *testing.T) {
 			got, err := testkit.Try(t, "AwaitAll(ctx)", func() ([]int, error) { return async.AwaitAll[int](context.Background()) }).Returned(t, "AwaitAll(ctx)")
 			if len(got) != 0 || err != nil {
 				t.Errorf("AwaitAll(ctx) = %v, %v; want [], nil", got, err)
 			}
 		}},
-		{"AwaitAll/nil deferred", `an error "async: AwaitAll: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
+		{Name: "AwaitAll/nil deferred", Want: `an error "async: AwaitAll: deferred i is nil", at once; the others are left alone`, Run: func(t *testing.T) {
 			lazy, ran := lazyDeferred(t, 1)
 			_, err := testkit.Try(t, "AwaitAll(ctx, lazy, nil)", func() ([]int, error) {
 				return async.AwaitAll(context.Background(), lazy, nil)
@@ -366,7 +362,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the lazy deferred's body ran, want it left alone")
 			}
 		}},
-		{"AwaitAll/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "AwaitAll/self", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
 				_, err := async.AwaitAll(ctx, self)
 				return err
@@ -377,7 +373,7 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "AwaitAll(own ctx, self)", got)
 		}},
-		{"AwaitAll/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "AwaitAll/ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := async.AwaitAll(ctx, ancestor)
 				return err
@@ -388,7 +384,7 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "AwaitAll(child ctx, parent)", got)
 		}},
-		{"AwaitAll/done ctx", "*core.CancellationError carrying context.Cause(ctx); lazy deferreds not started", func(t *testing.T) {
+		{Name: "AwaitAll/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx); lazy deferreds not started", Run: func(t *testing.T) {
 			lazy, _ := lazyDeferred(t, 1)
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "AwaitAll(done ctx, lazy)", func() ([]int, error) {
@@ -397,7 +393,7 @@ func TestMisuse(t *testing.T) {
 			testkit.WantCancellation(t, "AwaitAll(done ctx, lazy)", err, cause)
 			checkState(t, lazy, core.New)
 		}},
-		{"AwaitAll/same deferred twice", "allowed: its value twice", func(t *testing.T) {
+		{Name: "AwaitAll/same deferred twice", Want: "allowed: its value twice", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
 			got, err := testkit.Try(t, "AwaitAll(ctx, d, d)", func() ([]int, error) {
 				return async.AwaitAll(context.Background(), d, d)
@@ -406,7 +402,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("AwaitAll(ctx, d, d) = %v, %v; want [1 1], nil", got, err)
 			}
 		}},
-		{"AwaitAny/no deferreds", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
+		{Name: "AwaitAny/no deferreds", Want: "ErrNothingToAwait (also with a nil ctx)", Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				_, err := testkit.Try(t, "AwaitAny(ctx)", func() (int, error) { return async.AwaitAny[int](ctx) }).Returned(t, "AwaitAny(ctx)")
 				if !errors.Is(err, async.ErrNothingToAwait) {
@@ -414,7 +410,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"AwaitAny/nil deferred", `an error "async: AwaitAny: deferred i is nil", at once; the others are left alone`, func(t *testing.T) {
+		{Name: "AwaitAny/nil deferred", Want: `an error "async: AwaitAny: deferred i is nil", at once; the others are left alone`, Run: func(t *testing.T) {
 			lazy, ran := lazyDeferred(t, 1)
 			_, err := testkit.Try(t, "AwaitAny(ctx, nil, lazy)", func() (int, error) {
 				return async.AwaitAny(context.Background(), nil, lazy)
@@ -425,7 +421,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the lazy deferred's body ran, want it left alone")
 			}
 		}},
-		{"AwaitAny/self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "AwaitAny/self", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := selfAwaiting(func(ctx context.Context, self async.Deferred[error]) error {
 				_, err := async.AwaitAny(ctx, self)
 				return err
@@ -436,7 +432,7 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "AwaitAny(own ctx, self)", got)
 		}},
-		{"AwaitAny/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "AwaitAny/ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			d := ancestorAwaiting(func(ctx context.Context, ancestor async.Deferred[error]) error {
 				_, err := async.AwaitAny(ctx, ancestor)
 				return err
@@ -447,14 +443,14 @@ func TestMisuse(t *testing.T) {
 			}
 			testkit.WantCycle(t, "AwaitAny(child ctx, parent)", got)
 		}},
-		{"AwaitAny/nil ctx", "as context.Background(): the winner's value", func(t *testing.T) {
+		{Name: "AwaitAny/nil ctx", Want: "as context.Background(): the winner's value", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
 			v, err := testkit.Try(t, "AwaitAny(nil, d)", func() (int, error) { return async.AwaitAny(nil, d) }).Returned(t, "AwaitAny(nil, d)")
 			if v != 1 || err != nil {
 				t.Errorf("AwaitAny(nil, d) = %v, %v; want 1, nil", v, err)
 			}
 		}},
-		{"Race/no bodies", "ErrNothingToAwait (also with a nil ctx)", func(t *testing.T) {
+		{Name: "Race/no bodies", Want: "ErrNothingToAwait (also with a nil ctx)", Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				_, err := testkit.Try(t, "Race(ctx)", func() (int, error) { return async.Race[int](ctx) }).Returned(t, "Race(ctx)")
 				if !errors.Is(err, async.ErrNothingToAwait) {
@@ -462,7 +458,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Race/nil body", `panic "async: …", before any body starts`, func(t *testing.T) {
+		{Name: "Race/nil body", Want: `panic "async: …", before any body starts`, Run: func(t *testing.T) {
 			var ran atomic.Bool
 			body := func(context.Context) (int, error) { ran.Store(true); return 1, nil }
 			testkit.Try(t, "Race(ctx, body, nil)", func() (int, error) {
@@ -472,7 +468,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("a body ran, want none started")
 			}
 		}},
-		{"Race/nil ctx", "as context.Background(): the winner's value (undocumented)", func(t *testing.T) {
+		{Name: "Race/nil ctx", Want: "as context.Background(): the winner's value (undocumented)", Run: func(t *testing.T) {
 			v, err := testkit.Try(t, "Race(nil, body)", func() (int, error) {
 				return async.Race(nil, func(context.Context) (int, error) { return 1, nil })
 			}).Returned(t, "Race(nil, body)")
@@ -480,7 +476,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Race(nil, body) = %v, %v; want 1, nil", v, err)
 			}
 		}},
-		{"AwaitResult/nil ctx", "as context.Background(): Ok with the value", func(t *testing.T) {
+		{Name: "AwaitResult/nil ctx", Want: "as context.Background(): Ok with the value", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
 			r, _ := testkit.Try(t, "AwaitResult(nil, d)", func() (int, error) {
 				return async.AwaitResult(nil, d).Get()
@@ -491,7 +487,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Map, ForEach, MapSeq, ForEachSeq, Limit.
-		{"Map/nil f", `panic "async: …" (Map, ForEach, MapSeq, ForEachSeq)`, func(t *testing.T) {
+		{Name: "Map/nil f", Want: `panic "async: …" (Map, ForEach, MapSeq, ForEachSeq)`, Run: func(t *testing.T) {
 			ctx, in, seq := context.Background(), []int{1}, slices.Values([]int{1})
 			calls := map[string]func(){
 				"Map":        func() { _, _ = async.Map[int, int](ctx, in, nil) },
@@ -503,7 +499,7 @@ func TestMisuse(t *testing.T) {
 				testkit.Try(t, name, func() (int, error) { call(); return 0, nil }).WantPanic(t, name+" with a nil f", "async: ")
 			}
 		}},
-		{"MapSeq/nil seq", `panic "async: …" (MapSeq, ForEachSeq; undocumented)`, func(t *testing.T) {
+		{Name: "MapSeq/nil seq", Want: `panic "async: …" (MapSeq, ForEachSeq; undocumented)`, Run: func(t *testing.T) {
 			ctx := context.Background()
 			var seq iter.Seq[int]
 			testkit.Try(t, "MapSeq", func() ([]int, error) {
@@ -513,7 +509,7 @@ func TestMisuse(t *testing.T) {
 				return 0, async.ForEachSeq(ctx, seq, func(context.Context, int) error { return nil })
 			}).WantPanic(t, "ForEachSeq with a nil seq", "async: ")
 		}},
-		{"Map/nil slice", "an empty slice, at once; f is never called", func(t *testing.T) {
+		{Name: "Map/nil slice", Want: "an empty slice, at once; f is never called", Run: func(t *testing.T) {
 			var called atomic.Bool
 			got, err := testkit.Try(t, "Map(ctx, nil, f)", func() ([]int, error) {
 				return async.Map(context.Background(), nil, func(context.Context, int) (int, error) { called.Store(true); return 0, nil })
@@ -522,13 +518,13 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Map(ctx, nil, f) = %v, %v (f called: %v); want [], nil (f not called)", got, err, called.Load())
 			}
 		}},
-		{"Map/nil ctx", "as context.Background() (undocumented)", func(t *testing.T) {
+		{Name: "Map/nil ctx", Want: "as context.Background() (undocumented)", Run: func(t *testing.T) {
 			got, err := testkit.Try(t, "Map(nil, in, f)", func() ([]int, error) { return async.Map(nil, []int{1, 2}, double) }).Returned(t, "Map(nil, in, f)")
 			if !slices.Equal(got, []int{2, 4}) || err != nil {
 				t.Errorf("Map(nil, in, f) = %v, %v; want [2 4], nil", got, err)
 			}
 		}},
-		{"Map/done ctx", "*core.CancellationError carrying the cause; f is never called", func(t *testing.T) {
+		{Name: "Map/done ctx", Want: "*core.CancellationError carrying the cause; f is never called", Run: func(t *testing.T) {
 			var called atomic.Bool
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "Map(done ctx, in, f)", func() ([]int, error) {
@@ -539,7 +535,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("f was called, want never")
 			}
 		}},
-		{"Map/f panics", "a *core.PanicError; the process goes on", func(t *testing.T) {
+		{Name: "Map/f panics", Want: "a *core.PanicError; the process goes on", Run: func(t *testing.T) {
 			_, err := testkit.Try(t, "Map(ctx, in, f)", func() ([]int, error) {
 				return async.Map(context.Background(), []int{1}, func(context.Context, int) (int, error) { panic("boom") })
 			}).Returned(t, "Map(ctx, in, f)")
@@ -548,7 +544,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Map(ctx, in, f) = %v, want a *core.PanicError with value boom", err)
 			}
 		}},
-		{"Limit/zero or negative", "no limit: one goroutine per item", func(t *testing.T) {
+		{Name: "Limit/zero or negative", Want: "no limit: one goroutine per item", Run: func(t *testing.T) {
 			n := runtime.GOMAXPROCS(0) + 2 // more than the default limit
 			in := make([]int, n)
 			for i := range in {
@@ -571,7 +567,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Limit/nil MapOption", "ignored (undocumented)", func(t *testing.T) {
+		{Name: "Limit/nil MapOption", Want: "ignored (undocumented)", Run: func(t *testing.T) {
 			got, err := testkit.Try(t, "Map(ctx, in, f, nil)", func() ([]int, error) {
 				return async.Map(context.Background(), []int{1, 2}, double, nil, async.Limit(1), nil)
 			}).Returned(t, "Map(ctx, in, f, nil)")
@@ -580,17 +576,7 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("documented result: %s", tc.want)
-				}
-			})
-			tc.run(t)
-		})
-	}
+	testkit.RunCatalogue(t, testkit.CatalogueDoc, tests)
 }
 
 // TestMisuse_NilDeferredSentinel: the nil-deferred errors of AwaitAll,

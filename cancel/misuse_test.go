@@ -80,27 +80,23 @@ func errString(err error) string {
 // not, a run superseded for nothing, a failure not reported).
 func TestMisuse(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string // the bad input
-		want string // the documented result
-		run  func(t *testing.T)
-	}{
+	tests := []testkit.MisuseCase{
 		// CancelAndJoin.
-		{"CancelAndJoin/nil job", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
+		{Name: "CancelAndJoin/nil job", Want: `panic "cancel: …" (also with a nil ctx)`, Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				testkit.Try(t, "CancelAndJoin(ctx, nil)", func() (int, error) {
 					return 0, cancel.CancelAndJoin(ctx, nil)
 				}).WantPanic(t, "CancelAndJoin(ctx, nil)", "cancel: ")
 			}
 		}},
-		{"CancelAndJoin/nil ctx", "as context.Background(): the job is cancelled and joined, nil", func(t *testing.T) {
+		{Name: "CancelAndJoin/nil ctx", Want: "as context.Background(): the job is cancelled and joined, nil", Run: func(t *testing.T) {
 			j := core.Launch(nil, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 			_, err := testkit.Try(t, "CancelAndJoin(nil, job)", func() (int, error) { return 0, cancel.CancelAndJoin(nil, j) }).Returned(t, "CancelAndJoin(nil, job)")
 			if err != nil || j.State() != core.Cancelled {
 				t.Errorf("CancelAndJoin(nil, job) = %v with the job %v; want nil, Cancelled", err, j.State())
 			}
 		}},
-		{"CancelAndJoin/complete job", "nil; the job stays Completed", func(t *testing.T) {
+		{Name: "CancelAndJoin/complete job", Want: "nil; the job stays Completed", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			_, err := testkit.Try(t, "CancelAndJoin(ctx, job)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).Returned(t, "CancelAndJoin(ctx, job)")
@@ -108,7 +104,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("CancelAndJoin(ctx, complete job) = %v with the job %v, cause %v; want nil, Completed, nil", err, j.State(), j.Cause())
 			}
 		}},
-		{"CancelAndJoin/lazy job never started", "nil; the job is Cancelled and its body never runs", func(t *testing.T) {
+		{Name: "CancelAndJoin/lazy job never started", Want: "nil; the job is Cancelled and its body never runs", Run: func(t *testing.T) {
 			var ran atomic.Bool
 			j := core.Launch(nil, func(context.Context) error { ran.Store(true); return nil }, core.Lazy())
 			_, err := testkit.Try(t, "CancelAndJoin(ctx, lazy)", func() (int, error) { return 0, cancel.CancelAndJoin(context.Background(), j) }).Returned(t, "CancelAndJoin(ctx, lazy)")
@@ -116,7 +112,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("CancelAndJoin(ctx, lazy) = %v with the job %v, body ran %v; want nil, Cancelled, false", err, j.State(), ran.Load())
 			}
 		}},
-		{"CancelAndJoin/own or ancestor job, from inside", "cancels it and returns the cancellation at once (no deadlock)", func(t *testing.T) {
+		{Name: "CancelAndJoin/own or ancestor job, from inside", Want: "cancels it and returns the cancellation at once (no deadlock)", Run: func(t *testing.T) {
 			for _, depth := range []int{0, 1} {
 				errc := make(chan error, 1)
 				j := core.Launch(nil, func(ctx context.Context) error {
@@ -138,7 +134,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"CancelAndJoin/done ctx", "*core.CancellationError carrying context.Cause(ctx), at once; the job is cancelled all the same", func(t *testing.T) {
+		{Name: "CancelAndJoin/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx), at once; the job is cancelled all the same", Run: func(t *testing.T) {
 			release := make(chan struct{})
 			j := core.Launch(nil, func(ctx context.Context) error { testkit.Hold(t, release); return ctx.Err() })
 			cause := testkit.NewErr("gave up")
@@ -152,7 +148,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// EnsureActive, IsActive, Yield, NonCancellable.
-		{"EnsureActive/nil ctx", "as context.Background(): nil; IsActive true; Yield nil", func(t *testing.T) {
+		{Name: "EnsureActive/nil ctx", Want: "as context.Background(): nil; IsActive true; Yield nil", Run: func(t *testing.T) {
 			if err := cancel.EnsureActive(nil); err != nil {
 				t.Errorf("EnsureActive(nil) = %v, want nil", err)
 			}
@@ -166,7 +162,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Yield(nil) = %v, want nil", err)
 			}
 		}},
-		{"EnsureActive/done ctx", "*core.CancellationError carrying context.Cause(ctx); IsActive false; Yield the same error", func(t *testing.T) {
+		{Name: "EnsureActive/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx); IsActive false; Yield the same error", Run: func(t *testing.T) {
 			cause := testkit.NewErr("gave up")
 			ctx := testkit.DoneCtx(cause)
 			testkit.WantCancellation(t, "EnsureActive(done ctx)", cancel.EnsureActive(ctx), cause)
@@ -176,7 +172,7 @@ func TestMisuse(t *testing.T) {
 			_, err := testkit.Try(t, "Yield(done ctx)", func() (int, error) { return 0, cancel.Yield(ctx) }).Returned(t, "Yield(done ctx)")
 			testkit.WantCancellation(t, "Yield(done ctx)", err, cause)
 		}},
-		{"EnsureActive/ctx of a lazy job not started", "a *core.CancellationError (the job is not active); IsActive false", func(t *testing.T) {
+		{Name: "EnsureActive/ctx of a lazy job not started", Want: "a *core.CancellationError (the job is not active); IsActive false", Run: func(t *testing.T) {
 			j := core.Launch(nil, func(context.Context) error { return nil }, core.Lazy())
 			defer j.Cancel(nil)
 			wantCancellation(t, "EnsureActive(lazy job's ctx)", cancel.EnsureActive(j.Context()))
@@ -187,7 +183,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("the lazy job is %v after EnsureActive, want it not started", s)
 			}
 		}},
-		{"EnsureActive/ctx of a complete job", "a *core.CancellationError; IsActive false", func(t *testing.T) {
+		{Name: "EnsureActive/ctx of a complete job", Want: "a *core.CancellationError; IsActive false", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			wantCancellation(t, "EnsureActive(complete job's ctx)", cancel.EnsureActive(j.Context()))
@@ -195,7 +191,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("IsActive(complete job's ctx) = true, want false")
 			}
 		}},
-		{"NonCancellable/nil ctx", "as context.Background(): never done, no deadline, no job", func(t *testing.T) {
+		{Name: "NonCancellable/nil ctx", Want: "as context.Background(): never done, no deadline, no job", Run: func(t *testing.T) {
 			ctx := cancel.NonCancellable(nil)
 			_, hasDeadline := ctx.Deadline()
 			if ctx.Done() != nil || ctx.Err() != nil || context.Cause(ctx) != nil || hasDeadline || core.JobOf(ctx) != nil {
@@ -205,7 +201,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// LaunchOnCancellation.
-		{"LaunchOnCancellation/nil job or block", `panic "cancel: …"; nothing is launched`, func(t *testing.T) {
+		{Name: "LaunchOnCancellation/nil job or block", Want: `panic "cancel: …"; nothing is launched`, Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			defer job.Cancel(nil)
 			var ran atomic.Bool
@@ -221,7 +217,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the job has a child after the panics, want none")
 			}
 		}},
-		{"LaunchOnCancellation/complete job", "the deferred is born Cancelled and block runs at once", func(t *testing.T) {
+		{Name: "LaunchOnCancellation/complete job", Want: "the deferred is born Cancelled and block runs at once", Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			job.Complete()
 			causes := make(chan error, 1)
@@ -233,7 +229,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("block's cause = %v, want a cancellation", cause)
 			}
 		}},
-		{"LaunchOnCancellation/Complete twice", "true, then false; block never runs, even once job is cancelled", func(t *testing.T) {
+		{Name: "LaunchOnCancellation/Complete twice", Want: "true, then false; block never runs, even once job is cancelled", Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			var ran atomic.Bool
 			d := cancel.LaunchOnCancellation(job, noBlock(&ran))
@@ -246,7 +242,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("block ran after Complete, want never")
 			}
 		}},
-		{"LaunchOnCancellation/Fail(nil) on the deferred", `panic "async: …" (the deferred's Fail is async's); nothing changes, block does not run`, func(t *testing.T) {
+		{Name: "LaunchOnCancellation/Fail(nil) on the deferred", Want: `panic "async: …" (the deferred's Fail is async's); nothing changes, block does not run`, Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			var ran atomic.Bool
 			d := cancel.LaunchOnCancellation(job, noBlock(&ran))
@@ -261,7 +257,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("block ran, want never")
 			}
 		}},
-		{"LaunchOnCancellation/Cancel after completion", "nothing: the deferred stays Completed, block never runs", func(t *testing.T) {
+		{Name: "LaunchOnCancellation/Cancel after completion", Want: "nothing: the deferred stays Completed, block never runs", Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			var ran atomic.Bool
 			d := cancel.LaunchOnCancellation(job, noBlock(&ran))
@@ -278,7 +274,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("the deferred is %v and block ran %v, want Completed, false", s, ran.Load())
 			}
 		}},
-		{"LaunchOnCancellation/block fails or panics", "reported to the exception handler of job's context; neither the deferred nor job fails", func(t *testing.T) {
+		{Name: "LaunchOnCancellation/block fails or panics", Want: "reported to the exception handler of job's context; neither the deferred nor job fails", Run: func(t *testing.T) {
 			errBoom := testkit.NewErr("boom")
 			for _, block := range []func(context.Context, error) error{
 				func(context.Context, error) error { return errBoom },
@@ -302,14 +298,14 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// RunInterruptible.
-		{"RunInterruptible/nil f", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
+		{Name: "RunInterruptible/nil f", Want: `panic "cancel: …" (also with a nil ctx)`, Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				testkit.Try(t, "RunInterruptible(ctx, nil)", func() (int, error) {
 					return cancel.RunInterruptible[int](ctx, nil)
 				}).WantPanic(t, "RunInterruptible(ctx, nil)", "cancel: ")
 			}
 		}},
-		{"RunInterruptible/nil ctx", "as context.Background(): f's result", func(t *testing.T) {
+		{Name: "RunInterruptible/nil ctx", Want: "as context.Background(): f's result", Run: func(t *testing.T) {
 			v, err := testkit.Try(t, "RunInterruptible(nil, f)", func() (int, error) {
 				return cancel.RunInterruptible(nil, func() (int, error) { return 42, nil })
 			}).Returned(t, "RunInterruptible(nil, f)")
@@ -317,7 +313,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("RunInterruptible(nil, f) = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"RunInterruptible/done ctx", "what EnsureActive returns; f never runs", func(t *testing.T) {
+		{Name: "RunInterruptible/done ctx", Want: "what EnsureActive returns; f never runs", Run: func(t *testing.T) {
 			var ran atomic.Bool
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "RunInterruptible(done ctx, f)", func() (int, error) {
@@ -328,7 +324,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("f ran with a done ctx, want never")
 			}
 		}},
-		{"RunInterruptible/f panics", "a *core.PanicError returned to the caller; the process goes on", func(t *testing.T) {
+		{Name: "RunInterruptible/f panics", Want: "a *core.PanicError returned to the caller; the process goes on", Run: func(t *testing.T) {
 			_, err := testkit.Try(t, "RunInterruptible(ctx, panicking f)", func() (int, error) {
 				return cancel.RunInterruptible(context.Background(), func() (int, error) { panic("boom") })
 			}).Returned(t, "RunInterruptible(ctx, panicking f)")
@@ -339,7 +335,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Latest.
-		{"Latest/zero value", "ready to use", func(t *testing.T) {
+		{Name: "Latest/zero value", Want: "ready to use", Run: func(t *testing.T) {
 			var l cancel.Latest[int]
 			v, err := testkit.Try(t, "Run", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { return 42, nil })
@@ -348,7 +344,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Run on the zero Latest = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"Latest/copied", "go vet's copylocks check reports the copy (Latest holds a noCopy)", func(t *testing.T) {
+		{Name: "Latest/copied", Want: "go vet's copylocks check reports the copy (Latest holds a noCopy)", Run: func(t *testing.T) {
 			if testing.Short() {
 				t.Skip("runs go vet")
 			}
@@ -360,7 +356,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("go vet on a program that copies a Latest:\n%s\nwant it to report the copy", out)
 			}
 		}},
-		{"Latest.Run/nil body", `panic "cancel: …" (also with a nil ctx)`, func(t *testing.T) {
+		{Name: "Latest.Run/nil body", Want: `panic "cancel: …" (also with a nil ctx)`, Run: func(t *testing.T) {
 			var l cancel.Latest[int]
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				testkit.Try(t, "Run(ctx, nil)", func() (int, error) { return l.Run(ctx, nil) }).WantPanic(t, "Run(ctx, nil)", "cancel: ")
@@ -373,7 +369,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Run after the panics = %v, %v; want 1, nil", v, err)
 			}
 		}},
-		{"Latest.Run/nil ctx", "as context.Background()", func(t *testing.T) {
+		{Name: "Latest.Run/nil ctx", Want: "as context.Background()", Run: func(t *testing.T) {
 			var l cancel.Latest[int]
 			v, err := testkit.Try(t, "Run(nil, body)", func() (int, error) {
 				return l.Run(nil, func(context.Context) (int, error) { return 42, nil })
@@ -382,7 +378,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Run(nil, body) = %v, %v; want 42, nil", v, err)
 			}
 		}},
-		{"Latest.Run/nested in its own body", "an error wrapping core.ErrJoinCycle, at once; supersedes nothing (from the body or a job it launched, with their ctx)", func(t *testing.T) {
+		{Name: "Latest.Run/nested in its own body", Want: "an error wrapping core.ErrJoinCycle, at once; supersedes nothing (from the body or a job it launched, with their ctx)", Run: func(t *testing.T) {
 			for _, fromChild := range []bool{false, true} {
 				var l cancel.Latest[int]
 				var nested error
@@ -407,7 +403,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Latest.Run/done ctx", "what EnsureActive returns; body never runs; the running body is not superseded", func(t *testing.T) {
+		{Name: "Latest.Run/done ctx", Want: "what EnsureActive returns; body never runs; the running body is not superseded", Run: func(t *testing.T) {
 			var l cancel.Latest[int]
 			started, release := make(chan struct{}), make(chan struct{})
 			first := runAsync(&l, context.Background(), func(ctx context.Context) (int, error) {
@@ -430,7 +426,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the body ran with a done ctx, want never")
 			}
 		}},
-		{"Latest.Run/body panics", "a *core.PanicError; the Latest stays usable", func(t *testing.T) {
+		{Name: "Latest.Run/body panics", Want: "a *core.PanicError; the Latest stays usable", Run: func(t *testing.T) {
 			var l cancel.Latest[int]
 			_, err := testkit.Try(t, "Run(ctx, panicking body)", func() (int, error) {
 				return l.Run(context.Background(), func(context.Context) (int, error) { panic("boom") })
@@ -447,15 +443,5 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("documented result: %s", tc.want)
-				}
-			})
-			tc.run(t)
-		})
-	}
+	testkit.RunCatalogue(t, testkit.CatalogueDoc, tests)
 }

@@ -106,18 +106,14 @@ func selfJoin(t *testing.T, child bool, wait func(ctx context.Context, j core.Jo
 func TestMisuse(t *testing.T) {
 	t.Parallel()
 	noop := func(context.Context) error { return nil }
-	tests := []struct {
-		name string // the bad input
-		want string // the documented result
-		run  func(t *testing.T)
-	}{
+	tests := []testkit.MisuseCase{
 		// Nil contexts: documented as context.Background().
-		{"Launch/nil ctx", "a root job, as with context.Background()", func(t *testing.T) {
+		{Name: "Launch/nil ctx", Want: "a root job, as with context.Background()", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop)
 			mustJoin(t, j)
 			checkState(t, j, core.Completed)
 		}},
-		{"NewJob/nil ctx", "an Active root job", func(t *testing.T) {
+		{Name: "NewJob/nil ctx", Want: "an Active root job", Run: func(t *testing.T) {
 			for _, j := range []core.CompletableJob{core.NewJob(nil), core.NewSupervisorJob(nil)} {
 				checkState(t, j, core.Active)
 				if p := j.Parent(); p != nil {
@@ -127,7 +123,7 @@ func TestMisuse(t *testing.T) {
 				checkState(t, j, core.Completed)
 			}
 		}},
-		{"Scope/nil ctx", "runs the body as a root scope", func(t *testing.T) {
+		{Name: "Scope/nil ctx", Want: "runs the body as a root scope", Run: func(t *testing.T) {
 			ran := false
 			err := misuseTry(t, "Scope(nil, body)", func() error {
 				return core.Scope(nil, func(context.Context) error { ran = true; return nil })
@@ -136,7 +132,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Scope(nil, body) = %v (body ran %v), want nil and the body run", err, ran)
 			}
 		}},
-		{"WithExceptionHandler/nil ctx", "a context.Background() carrying the handler", func(t *testing.T) {
+		{Name: "WithExceptionHandler/nil ctx", Want: "a context.Background() carrying the handler", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			ctx := core.WithExceptionHandler(nil, rec.Handle)
 			failure := testkit.NewErr("reported")
@@ -144,26 +140,26 @@ func TestMisuse(t *testing.T) {
 			mustJoin(t, j)
 			rec.ExpectOne(t, failure)
 		}},
-		{"Join/nil ctx", "as context.Background(): waits, then nil", func(t *testing.T) {
+		{Name: "Join/nil ctx", Want: "as context.Background(): waits, then nil", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			if err := misuseTry(t, "Join(nil)", func() error { return j.Join(nil) }).returned(t, "Join(nil)"); err != nil {
 				t.Errorf("Join(nil) = %v, want nil", err)
 			}
 		}},
-		{"JoinAll/nil ctx", "as context.Background()", func(t *testing.T) {
+		{Name: "JoinAll/nil ctx", Want: "as context.Background()", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			if err := misuseTry(t, "JoinAll(nil, j)", func() error { return core.JoinAll(nil, j) }).returned(t, "JoinAll(nil, j)"); err != nil {
 				t.Errorf("JoinAll(nil, j) = %v, want nil", err)
 			}
 		}},
-		{"JobOf/nil ctx", "nil", func(t *testing.T) {
+		{Name: "JobOf/nil ctx", Want: "nil", Run: func(t *testing.T) {
 			if j := core.JobOf(nil); j != nil {
 				t.Errorf("JobOf(nil) = %v, want nil", j)
 			}
 		}},
-		{"JobOf/WithoutCancel", "nil: the job is hidden, jobs made from it are roots", func(t *testing.T) {
+		{Name: "JobOf/WithoutCancel", Want: "nil: the job is hidden, jobs made from it are roots", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			defer parent.Cancel(nil)
 			ctx := context.WithoutCancel(parent.Context())
@@ -178,7 +174,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Nil functions: programmer errors, panics with "core: ".
-		{"Launch/nil body", `panic "core: Launch called with a nil body"; no job is made`, func(t *testing.T) {
+		{Name: "Launch/nil body", Want: `panic "core: Launch called with a nil body"; no job is made`, Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			misuseTry(t, "Launch(ctx, nil)", func() error { core.Launch(parent.Context(), nil); return nil }).
 				wantPanic(t, "Launch(ctx, nil)", "core: Launch called with a nil body")
@@ -188,13 +184,13 @@ func TestMisuse(t *testing.T) {
 			parent.Complete()
 			checkState(t, parent, core.Completed)
 		}},
-		{"Scope/nil body", `panic "core: Scope called with a nil body"`, func(t *testing.T) {
+		{Name: "Scope/nil body", Want: `panic "core: Scope called with a nil body"`, Run: func(t *testing.T) {
 			misuseTry(t, "Scope(ctx, nil)", func() error { return core.Scope(context.Background(), nil) }).
 				wantPanic(t, "Scope(ctx, nil)", "core: Scope called with a nil body")
 			misuseTry(t, "SupervisorScope(ctx, nil)", func() error { return core.SupervisorScope(context.Background(), nil) }).
 				wantPanic(t, "SupervisorScope(ctx, nil)", "core: SupervisorScope called with a nil body")
 		}},
-		{"InvokeOnCompletion/nil handler", `panic "core: InvokeOnCompletion called with a nil handler", on a live or a complete job`, func(t *testing.T) {
+		{Name: "InvokeOnCompletion/nil handler", Want: `panic "core: InvokeOnCompletion called with a nil handler", on a live or a complete job`, Run: func(t *testing.T) {
 			live, done := core.NewJob(nil), core.NewJob(nil)
 			done.Complete()
 			for _, j := range []core.Job{live, done} {
@@ -204,7 +200,7 @@ func TestMisuse(t *testing.T) {
 			live.Complete()
 			checkState(t, live, core.Completed)
 		}},
-		{"InvokeOnCancelling/nil handler", `panic "core: InvokeOnCancelling called with a nil handler", on a live or a cancelled job`, func(t *testing.T) {
+		{Name: "InvokeOnCancelling/nil handler", Want: `panic "core: InvokeOnCancelling called with a nil handler", on a live or a cancelled job`, Run: func(t *testing.T) {
 			live, done := core.NewJob(nil), core.NewJob(nil)
 			done.Cancel(nil)
 			for _, j := range []core.Job{live, done} {
@@ -214,11 +210,11 @@ func TestMisuse(t *testing.T) {
 			live.Complete()
 			checkState(t, live, core.Completed)
 		}},
-		{"WithExceptionHandler/nil handler", `panic "core: WithExceptionHandler called with a nil handler"`, func(t *testing.T) {
+		{Name: "WithExceptionHandler/nil handler", Want: `panic "core: WithExceptionHandler called with a nil handler"`, Run: func(t *testing.T) {
 			misuseTry(t, "WithExceptionHandler(ctx, nil)", func() error { core.WithExceptionHandler(context.Background(), nil); return nil }).
 				wantPanic(t, "WithExceptionHandler(ctx, nil)", "core: WithExceptionHandler called with a nil handler")
 		}},
-		{"Launch/nil option", "ignored: the other options apply", func(t *testing.T) {
+		{Name: "Launch/nil option", Want: "ignored: the other options apply", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop, nil, core.Lazy(), nil, core.Named("kept"))
 			checkState(t, j, core.New)
 			if s := j.String(); !strings.Contains(s, "(kept)") {
@@ -229,7 +225,7 @@ func TestMisuse(t *testing.T) {
 			}
 			checkState(t, j, core.Completed)
 		}},
-		{"Named/empty", "no name: String says Job#N", func(t *testing.T) {
+		{Name: "Named/empty", Want: "no name: String says Job#N", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop, core.Named("x"), core.Named(""))
 			mustJoin(t, j)
 			if s := j.String(); strings.Contains(s, "(") {
@@ -238,7 +234,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Completable jobs used twice, or wrongly.
-		{"Fail/nil error", `panic "core: Fail called with a nil error"; the job is left alone`, func(t *testing.T) {
+		{Name: "Fail/nil error", Want: `panic "core: Fail called with a nil error"; the job is left alone`, Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			misuseTry(t, "Fail(nil)", func() error { j.Fail(nil); return nil }).
 				wantPanic(t, "Fail(nil)", "core: Fail called with a nil error")
@@ -246,7 +242,7 @@ func TestMisuse(t *testing.T) {
 			j.Complete()
 			checkState(t, j, core.Completed)
 		}},
-		{"Complete/twice", "the second returns false; Completed, handlers ran once", func(t *testing.T) {
+		{Name: "Complete/twice", Want: "the second returns false; Completed, handlers ran once", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			var runs counter
 			j.InvokeOnCompletion(func(error) { runs.inc() })
@@ -260,7 +256,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("completion handler ran %d times, want 1", n)
 			}
 		}},
-		{"Fail/twice", "the second returns false and is recorded nowhere", func(t *testing.T) {
+		{Name: "Fail/twice", Want: "the second returns false and is recorded nowhere", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			if !misuseBool(t, "Fail(first)", func() bool { return j.Fail(first) }) {
@@ -274,7 +270,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Cause() = %v, want exactly the first failure %v (the second is not attached)", c, first)
 			}
 		}},
-		{"Complete after Fail", "false; the failure stays", func(t *testing.T) {
+		{Name: "Complete after Fail", Want: "false; the failure stays", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			failure := testkit.NewErr("failed")
 			j.Fail(failure)
@@ -286,7 +282,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Cause() = %v, want %v", j.Cause(), failure)
 			}
 		}},
-		{"Fail after Complete", "false; the job completes normally", func(t *testing.T) {
+		{Name: "Fail after Complete", Want: "false; the job completes normally", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			child := core.NewJob(parent.Context()) // keeps parent Completing
 			parent.Complete()
@@ -297,7 +293,7 @@ func TestMisuse(t *testing.T) {
 			child.Complete()
 			checkState(t, parent, core.Completed)
 		}},
-		{"Complete after Cancel", "false: cancelling a body-less job is its completion", func(t *testing.T) {
+		{Name: "Complete after Cancel", Want: "false: cancelling a body-less job is its completion", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Cancel(nil)
 			if misuseBool(t, "Complete()", j.Complete) {
@@ -305,7 +301,7 @@ func TestMisuse(t *testing.T) {
 			}
 			checkState(t, j, core.Cancelled)
 		}},
-		{"Fail/with a cancellation", "a normal cancellation: the parent is not cancelled", func(t *testing.T) {
+		{Name: "Fail/with a cancellation", Want: "a normal cancellation: the parent is not cancelled", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			j := core.NewJob(parent.Context())
 			if !misuseBool(t, "Fail(context.Canceled)", func() bool { return j.Fail(context.Canceled) }) {
@@ -320,7 +316,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Cancellation of what cannot be cancelled.
-		{"Cancel/after completion", "does nothing: state, cause and handlers unchanged", func(t *testing.T) {
+		{Name: "Cancel/after completion", Want: "does nothing: state, cause and handlers unchanged", Run: func(t *testing.T) {
 			for _, failed := range []bool{false, true} {
 				j := core.NewJob(nil)
 				var runs counter
@@ -346,7 +342,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Cancel/twice", "the second does nothing: the root cause stays", func(t *testing.T) {
+		{Name: "Cancel/twice", Want: "the second does nothing: the root cause stays", Run: func(t *testing.T) {
 			j, release := launchHeld(t, context.Background())
 			first, second := testkit.NewErr("first"), testkit.NewErr("second")
 			j.Cancel(first)
@@ -360,7 +356,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Cause() = %v holds the second cancellation's cause, want it dropped", j.Cause())
 			}
 		}},
-		{"CancelChildren/no children or complete", "does nothing", func(t *testing.T) {
+		{Name: "CancelChildren/no children or complete", Want: "does nothing", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
 			checkState(t, j, core.Active)
@@ -368,7 +364,7 @@ func TestMisuse(t *testing.T) {
 			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
 			checkState(t, j, core.Completed)
 		}},
-		{"Start/not lazy, twice, or cancelled", "false", func(t *testing.T) {
+		{Name: "Start/not lazy, twice, or cancelled", Want: "false", Run: func(t *testing.T) {
 			j, release := launchHeld(t, context.Background())
 			if misuseBool(t, "Start()", j.Start) {
 				t.Errorf("Start() on a running job = true, want false")
@@ -392,7 +388,7 @@ func TestMisuse(t *testing.T) {
 			}
 			bodyless.Complete()
 		}},
-		{"Launch/under a complete parent", "born Cancelled, not attached; the body never runs", func(t *testing.T) {
+		{Name: "Launch/under a complete parent", Want: "born Cancelled, not attached; the body never runs", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
 			parent.Complete()
 			var ran atomic.Bool
@@ -408,21 +404,21 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Waiting wrongly.
-		{"Join/on self", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "Join/on self", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
 			if err := recvErr(t, res, "Join on itself"); !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(own ctx) = %v, want an error wrapping core.ErrJoinCycle", err)
 			}
 			mustJoin(t, j)
 		}},
-		{"Join/on an ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "Join/on an ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			j, res := selfJoin(t, true, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
 			if err := recvErr(t, res, "Join on the parent"); !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(child ctx) on the parent = %v, want an error wrapping core.ErrJoinCycle", err)
 			}
 			mustJoin(t, j)
 		}},
-		{"JoinAll/self among others", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "JoinAll/self among others", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			other := core.NewJob(nil)
 			other.Complete()
 			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return core.JoinAll(ctx, other, j) })
@@ -431,7 +427,7 @@ func TestMisuse(t *testing.T) {
 			}
 			mustJoin(t, j)
 		}},
-		{"Join/done ctx", "*core.CancellationError carrying context.Cause(ctx), even if the job is complete; the job is left alone", func(t *testing.T) {
+		{Name: "Join/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx), even if the job is complete; the job is left alone", Run: func(t *testing.T) {
 			cause := testkit.NewErr("gave up")
 			live := core.NewJob(nil)
 			done := core.NewJob(nil)
@@ -443,7 +439,7 @@ func TestMisuse(t *testing.T) {
 			checkState(t, live, core.Active)
 			live.Complete()
 		}},
-		{"Join/done ctx on a lazy job", "the error, and the job is not started", func(t *testing.T) {
+		{Name: "Join/done ctx on a lazy job", Want: "the error, and the job is not started", Run: func(t *testing.T) {
 			lazy := core.Launch(nil, noop, core.Lazy())
 			cause := testkit.NewErr("gave up")
 			err := misuseTry(t, "Join(done ctx)", func() error { return lazy.Join(testkit.DoneCtx(cause)) }).returned(t, "Join(done ctx)")
@@ -451,7 +447,7 @@ func TestMisuse(t *testing.T) {
 			checkState(t, lazy, core.New)
 			lazy.Cancel(nil)
 		}},
-		{"JoinAll/nil job", `an error "core: JoinAll: job 1 is nil", at once; the jobs before it are joined`, func(t *testing.T) {
+		{Name: "JoinAll/nil job", Want: `an error "core: JoinAll: job 1 is nil", at once; the jobs before it are joined`, Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			err := misuseTry(t, "JoinAll(ctx, j, nil)", func() error { return core.JoinAll(context.Background(), j, nil) }).returned(t, "JoinAll(ctx, j, nil)")
@@ -459,7 +455,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("JoinAll(ctx, j, nil) = %v, want %q", err, "core: JoinAll: job 1 is nil")
 			}
 		}},
-		{"JoinAll/no jobs or duplicates", "nil", func(t *testing.T) {
+		{Name: "JoinAll/no jobs or duplicates", Want: "nil", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			for _, jobs := range [][]core.Job{nil, {j, j, j}} {
@@ -470,7 +466,7 @@ func TestMisuse(t *testing.T) {
 		}},
 
 		// Handlers used wrongly.
-		{"Dispose/twice, from two goroutines, after the run", "idempotent: the handler never runs, or ran once", func(t *testing.T) {
+		{Name: "Dispose/twice, from two goroutines, after the run", Want: "idempotent: the handler never runs, or ran once", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			var runs counter
 			h := j.InvokeOnCompletion(func(error) { runs.inc() })
@@ -487,7 +483,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("handlers ran %d times, want 1 (the kept one only)", n)
 			}
 		}},
-		{"Dispose/of a handler registered on a complete job", "does nothing: it ran at once", func(t *testing.T) {
+		{Name: "Dispose/of a handler registered on a complete job", Want: "does nothing: it ran at once", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			j.Complete()
 			var runs counter
@@ -498,7 +494,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("handler ran %d times, want 1", n)
 			}
 		}},
-		{"Dispose/from inside the handler", "allowed: the handler ran once", func(t *testing.T) {
+		{Name: "Dispose/from inside the handler", Want: "allowed: the handler ran once", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			var runs counter
 			var h core.DisposableHandle
@@ -512,7 +508,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("handler ran %d times, want 1", n)
 			}
 		}},
-		{"handler/panics", "recovered: the other handlers run; each panic goes to the exception handler as a *core.PanicError", func(t *testing.T) {
+		{Name: "handler/panics", Want: "recovered: the other handlers run; each panic goes to the exception handler as a *core.PanicError", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			parent := core.NewJob(rec.Ctx())
 			j := core.NewJob(parent.Context())
@@ -539,7 +535,7 @@ func TestMisuse(t *testing.T) {
 			}
 			parent.Complete()
 		}},
-		{"body/panics", "the job fails with a *core.PanicError; the process goes on", func(t *testing.T) {
+		{Name: "body/panics", Want: "the job fails with a *core.PanicError; the process goes on", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { panic("boom") })
 			mustJoin(t, j)
@@ -548,7 +544,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("reported %v, want a *core.PanicError of boom with a stack", err)
 			}
 		}},
-		{"body/panics with nil", "a failure: a *core.PanicError of *runtime.PanicNilError", func(t *testing.T) {
+		{Name: "body/panics with nil", Want: "a failure: a *core.PanicError of *runtime.PanicNilError", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { panic(nil) })
 			mustJoin(t, j)
@@ -558,7 +554,7 @@ func TestMisuse(t *testing.T) {
 			}
 			rec.ExpectOne(t, j.Cause())
 		}},
-		{"body/runtime.Goexit", "a failure, not a hang", func(t *testing.T) {
+		{Name: "body/runtime.Goexit", Want: "a failure, not a hang", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { runtime.Goexit(); return nil })
 			mustJoin(t, j)
@@ -568,7 +564,7 @@ func TestMisuse(t *testing.T) {
 			}
 			rec.ExpectOne(t, j.Cause())
 		}},
-		{"State/out of range", `String says "State(N)"`, func(t *testing.T) {
+		{Name: "State/out of range", Want: `String says "State(N)"`, Run: func(t *testing.T) {
 			if s := core.State(42).String(); s != "State(42)" {
 				t.Errorf("State(42).String() = %q, want %q", s, "State(42)")
 			}
@@ -576,17 +572,17 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("State(-1).String() = %q, want %q", s, "State(-1)")
 			}
 		}},
-		{"IsCancellation/nil", "false", func(t *testing.T) {
+		{Name: "IsCancellation/nil", Want: "false", Run: func(t *testing.T) {
 			if core.IsCancellation(nil) {
 				t.Error("IsCancellation(nil) = true, want false")
 			}
 		}},
-		{"PanicError/value not an error", "Unwrap returns nil", func(t *testing.T) {
+		{Name: "PanicError/value not an error", Want: "Unwrap returns nil", Run: func(t *testing.T) {
 			if err := (&core.PanicError{Value: 42}).Unwrap(); err != nil {
 				t.Errorf("Unwrap() = %v, want nil", err)
 			}
 		}},
-		{"MultiError/zero value", `Error "core: empty MultiError", First nil, Unwrap empty; errors.Is finds nothing`, func(t *testing.T) {
+		{Name: "MultiError/zero value", Want: `Error "core: empty MultiError", First nil, Unwrap empty; errors.Is finds nothing`, Run: func(t *testing.T) {
 			var m core.MultiError
 			if got := misuseTry(t, "MultiError{}.Error()", func() error {
 				if s := m.Error(); s != "core: empty MultiError" {
@@ -607,13 +603,7 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			t.Logf("documented result: %s", tc.want)
-			tc.run(t)
-		})
-	}
+	testkit.RunCatalogue(t, testkit.CatalogueDoc, tests)
 }
 
 // TestMisuse_PanickingExceptionHandlerIsLogged is the catalogue's row for

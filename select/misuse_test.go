@@ -36,12 +36,8 @@ func fromBody(sel func(ctx context.Context) error) (error, error) {
 // operation, a handler left registered, a lazy job started for nothing).
 func TestMisuse(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string // the bad input
-		want string // the documented result
-		run  func(t *testing.T)
-	}{
-		{"Select/no clauses", "ErrNoClauses, at once (Select, SelectUnbiased; also with a nil ctx)", func(t *testing.T) {
+	tests := []testkit.MisuseCase{
+		{Name: "Select/no clauses", Want: "ErrNoClauses, at once (Select, SelectUnbiased; also with a nil ctx)", Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil} {
 				_, err := testkit.Try(t, "Select(ctx)", func() (int, error) { return selects.Select[int](ctx) }).Returned(t, "Select(ctx)")
 				if !errors.Is(err, selects.ErrNoClauses) {
@@ -53,7 +49,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Select/zero Clause", `panic "selects: clause i is the zero Clause …", before anything is started or registered`, func(t *testing.T) {
+		{Name: "Select/zero Clause", Want: `panic "selects: clause i is the zero Clause …", before anything is started or registered`, Run: func(t *testing.T) {
 			for name, sel := range map[string]func(context.Context, ...selects.Clause[string]) (string, error){
 				"Select": selects.Select[string], "SelectUnbiased": selects.SelectUnbiased[string],
 			} {
@@ -73,7 +69,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"clause constructors/nil job, deferred or function", `panic "selects: …" at the constructor`, func(t *testing.T) {
+		{Name: "clause constructors/nil job, deferred or function", Want: `panic "selects: …" at the constructor`, Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			defer job.Cancel(nil)
 			d := async.NewCompletableDeferred[int](nil)
@@ -94,7 +90,7 @@ func TestMisuse(t *testing.T) {
 				testkit.Try(t, what, func() (selects.Clause[string], error) { return call(), nil }).WantPanic(t, what, "selects: ")
 			}
 		}},
-		{"OnReceive/nil channel", "never ready: a ready clause wins; alone, Select waits for ctx", func(t *testing.T) {
+		{Name: "OnReceive/nil channel", Want: "never ready: a ready clause wins; alone, Select waits for ctx", Run: func(t *testing.T) {
 			var nilChan chan int
 			got, err := testkit.Try(t, "Select(ctx, OnReceive(nil), OnTimeout(0))", func() (string, error) {
 				return selects.Select(testCtx(t), selects.OnReceive(nilChan, received), selects.OnTimeout(0, result("default")))
@@ -112,7 +108,7 @@ func TestMisuse(t *testing.T) {
 			}).Returned(t, "Select(ctx, OnReceive(nil), OnJoin(canceller))")
 			testkit.WantCancellation(t, "Select(ctx, OnReceive(nil), …) cancelled while waiting", err, cause)
 		}},
-		{"OnSend/nil channel", "never ready: nothing is sent, a ready clause wins; alone, Select waits for ctx", func(t *testing.T) {
+		{Name: "OnSend/nil channel", Want: "never ready: nothing is sent, a ready clause wins; alone, Select waits for ctx", Run: func(t *testing.T) {
 			var nilChan chan int
 			got, err := testkit.Try(t, "Select(ctx, OnSend(nil), OnTimeout(0))", func() (string, error) {
 				return selects.Select(testCtx(t), selects.OnSend(nilChan, 1, unreached(t, "send")), selects.OnTimeout(0, result("default")))
@@ -129,7 +125,7 @@ func TestMisuse(t *testing.T) {
 			}).Returned(t, "Select(ctx, OnSend(nil), OnJoin(canceller))")
 			testkit.WantCancellation(t, "Select(ctx, OnSend(nil), …) cancelled while waiting", err, cause)
 		}},
-		{"OnSend/closed channel", `the runtime's panic "send on closed channel", as in Go; the select's handlers are removed`, func(t *testing.T) {
+		{Name: "OnSend/closed channel", Want: `the runtime's panic "send on closed channel", as in Go; the select's handlers are removed`, Run: func(t *testing.T) {
 			ch := make(chan int)
 			watched := newWatchedJob()
 			watched.armed = nil
@@ -149,7 +145,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("handlers registered %d, left over %d after the panic; want 1, 0", watched.registered.Load(), watched.leftover())
 			}
 		}},
-		{"OnReceive/closed channel", "ready: f gets the zero value and false", func(t *testing.T) {
+		{Name: "OnReceive/closed channel", Want: "ready: f gets the zero value and false", Run: func(t *testing.T) {
 			ch := make(chan int)
 			close(ch)
 			got, err := testkit.Try(t, "Select(ctx, OnReceive(closed))", func() (string, error) {
@@ -159,7 +155,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Select(ctx, OnReceive(closed)) = %q, %v; want \"recv 0 false\", nil", got, err)
 			}
 		}},
-		{"OnTimeout/zero or negative", "ready at once (also math.MinInt64); in a biased Select an earlier ready clause still wins", func(t *testing.T) {
+		{Name: "OnTimeout/zero or negative", Want: "ready at once (also math.MinInt64); in a biased Select an earlier ready clause still wins", Run: func(t *testing.T) {
 			for _, d := range []time.Duration{0, -1, math.MinInt64} {
 				for name, sel := range map[string]func(context.Context, ...selects.Clause[string]) (string, error){
 					"Select": selects.Select[string], "SelectUnbiased": selects.SelectUnbiased[string],
@@ -181,7 +177,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Select/nil ctx", "as context.Background()", func(t *testing.T) {
+		{Name: "Select/nil ctx", Want: "as context.Background()", Run: func(t *testing.T) {
 			got, err := testkit.Try(t, "Select(nil, OnTimeout(0))", func() (string, error) {
 				return selects.Select(nil, selects.OnTimeout(0, result("default")))
 			}).Returned(t, "Select(nil, OnTimeout(0))")
@@ -189,7 +185,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Select(nil, OnTimeout(0)) = %q, %v; want default, nil", got, err)
 			}
 		}},
-		{"Select/done ctx with a ready clause", "*core.CancellationError carrying context.Cause(ctx); no clause chosen, nothing received", func(t *testing.T) {
+		{Name: "Select/done ctx with a ready clause", Want: "*core.CancellationError carrying context.Cause(ctx); no clause chosen, nothing received", Run: func(t *testing.T) {
 			ready := make(chan int, 1)
 			ready <- 1
 			cause := testkit.NewErr("gave up")
@@ -201,7 +197,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("the value was received from the channel, want it left there")
 			}
 		}},
-		{"OnJoin/own job", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "OnJoin/own job", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			err, _ := testkit.Try(t, "Select from the body", func() (error, error) {
 				return fromBody(func(ctx context.Context) error {
 					_, err := selects.Select(ctx, selects.OnJoin(core.JobOf(ctx), result("self")))
@@ -210,7 +206,7 @@ func TestMisuse(t *testing.T) {
 			}).Returned(t, "Select from the body")
 			testkit.WantCycle(t, "Select(own ctx, OnJoin(own job))", err)
 		}},
-		{"OnJoin/ancestor", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "OnJoin/ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			err, _ := testkit.Try(t, "Select from the child's body", func() (error, error) {
 				return fromBody(func(ctx context.Context) error {
 					parent := core.JobOf(ctx)
@@ -228,7 +224,7 @@ func TestMisuse(t *testing.T) {
 			}).Returned(t, "Select from the child's body")
 			testkit.WantCycle(t, "Select(child ctx, OnJoin(parent))", err)
 		}},
-		{"OnAwait/own deferred", "an error wrapping core.ErrJoinCycle, at once", func(t *testing.T) {
+		{Name: "OnAwait/own deferred", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			ready := make(chan struct{})
 			var d async.Deferred[error]
 			d = async.Async(nil, func(ctx context.Context) (error, error) {
@@ -240,7 +236,7 @@ func TestMisuse(t *testing.T) {
 			err, _ := testkit.Try(t, "Await(ctx)", func() (error, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			testkit.WantCycle(t, "Select(own ctx, OnAwait(own deferred))", err)
 		}},
-		{"OnAwait/failed deferred", "Select returns the deferred's cause; f is not called", func(t *testing.T) {
+		{Name: "OnAwait/failed deferred", Want: "Select returns the deferred's cause; f is not called", Run: func(t *testing.T) {
 			d := async.NewCompletableDeferred[int](nil)
 			errBoom := testkit.NewErr("boom")
 			d.Fail(errBoom)
@@ -251,7 +247,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Select(ctx, OnAwait(failed)) = %v, want %v", err, errBoom)
 			}
 		}},
-		{"clause function/panics", "the panic reaches the caller unrecovered, after the select removed its handlers", func(t *testing.T) {
+		{Name: "clause function/panics", Want: "the panic reaches the caller unrecovered, after the select removed its handlers", Run: func(t *testing.T) {
 			loser := newWatchedJob()
 			loser.armed = nil
 			defer loser.Cancel(nil)
@@ -267,7 +263,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("%d handlers left on the loser after the panic, want 0", n)
 			}
 		}},
-		{"Clause/reused", "allowed: a clause twice in one select, and again in another select", func(t *testing.T) {
+		{Name: "Clause/reused", Want: "allowed: a clause twice in one select, and again in another select", Run: func(t *testing.T) {
 			job := core.NewJob(nil)
 			job.Complete()
 			c := selects.OnJoin(job, result("joined"))
@@ -279,15 +275,5 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("documented result: %s", tc.want)
-				}
-			})
-			tc.run(t)
-		})
-	}
+	testkit.RunCatalogue(t, testkit.CatalogueDoc, tests)
 }

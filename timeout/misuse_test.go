@@ -29,12 +29,8 @@ var nonPositive = []time.Duration{0, -1, math.MinInt64}
 func TestMisuse(t *testing.T) {
 	t.Parallel()
 	value := func(context.Context) (int, error) { return 42, nil }
-	tests := []struct {
-		name string // the bad input
-		want string // the documented result
-		run  func(t *testing.T)
-	}{
-		{"nil body", `panic "timeout: …" (WithTimeout, WithTimeoutOrNull, Run; whatever d and ctx)`, func(t *testing.T) {
+	tests := []testkit.MisuseCase{
+		{Name: "nil body", Want: `panic "timeout: …" (WithTimeout, WithTimeoutOrNull, Run; whatever d and ctx)`, Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil, testkit.DoneCtx(nil)} {
 				for _, d := range []time.Duration{time.Hour, 0, -1} {
 					testkit.Try(t, "WithTimeout", func() (int, error) {
@@ -49,7 +45,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"WithTimeout/zero or negative d", "a *TimeoutError at once (errors.Is context.DeadlineExceeded, not a cancellation); body never runs", func(t *testing.T) {
+		{Name: "WithTimeout/zero or negative d", Want: "a *TimeoutError at once (errors.Is context.DeadlineExceeded, not a cancellation); body never runs", Run: func(t *testing.T) {
 			for _, d := range nonPositive {
 				var ran atomic.Bool
 				_, err := testkit.Try(t, "WithTimeout", func() (int, error) {
@@ -64,7 +60,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"WithTimeoutOrNull/zero or negative d", "None and a nil error at once; body never runs", func(t *testing.T) {
+		{Name: "WithTimeoutOrNull/zero or negative d", Want: "None and a nil error at once; body never runs", Run: func(t *testing.T) {
 			for _, d := range nonPositive {
 				var ran atomic.Bool
 				got, err := testkit.Try(t, "WithTimeoutOrNull", func() (mo.Option[int], error) {
@@ -78,7 +74,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Run/zero or negative d", "a *TimeoutError at once; body never runs", func(t *testing.T) {
+		{Name: "Run/zero or negative d", Want: "a *TimeoutError at once; body never runs", Run: func(t *testing.T) {
 			for _, d := range nonPositive {
 				var ran atomic.Bool
 				_, err := testkit.Try(t, "Run", func() (int, error) {
@@ -90,7 +86,7 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"WithTimeout/longest d", "no overflow: body runs with a deadline in the future, its value is returned", func(t *testing.T) {
+		{Name: "WithTimeout/longest d", Want: "no overflow: body runs with a deadline in the future, its value is returned", Run: func(t *testing.T) {
 			var deadline time.Time
 			var hasDeadline bool
 			v, err := testkit.Try(t, "WithTimeout(ctx, MaxInt64, body)", func() (int, error) {
@@ -106,7 +102,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("the body's ctx.Deadline() = %v, %v; want a time in the future", deadline, hasDeadline)
 			}
 		}},
-		{"nil ctx", "as context.Background() (WithTimeout, WithTimeoutOrNull, Run)", func(t *testing.T) {
+		{Name: "nil ctx", Want: "as context.Background() (WithTimeout, WithTimeoutOrNull, Run)", Run: func(t *testing.T) {
 			v, err := testkit.Try(t, "WithTimeout(nil, d, body)", func() (int, error) {
 				return timeout.WithTimeout(nil, neverDuration, value)
 			}).Returned(t, "WithTimeout(nil, d, body)")
@@ -126,7 +122,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Run(nil, d, body) = %v, want nil", err)
 			}
 		}},
-		{"done ctx", "the cancellation, carrying context.Cause(ctx); body never runs (WithTimeout, WithTimeoutOrNull, Run)", func(t *testing.T) {
+		{Name: "done ctx", Want: "the cancellation, carrying context.Cause(ctx); body never runs (WithTimeout, WithTimeoutOrNull, Run)", Run: func(t *testing.T) {
 			var ran atomic.Bool
 			body := func(context.Context) (int, error) { ran.Store(true); return 1, nil }
 			cause := testkit.NewErr("gave up")
@@ -149,7 +145,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("a body ran with a done ctx, want none")
 			}
 		}},
-		{"body panics", "a *core.PanicError, not a timeout; the process goes on", func(t *testing.T) {
+		{Name: "body panics", Want: "a *core.PanicError, not a timeout; the process goes on", Run: func(t *testing.T) {
 			_, err := testkit.Try(t, "WithTimeout(ctx, d, panicking body)", func() (int, error) {
 				return timeout.WithTimeout(context.Background(), neverDuration, func(context.Context) (int, error) { panic("boom") })
 			}).Returned(t, "WithTimeout(ctx, d, panicking body)")
@@ -161,7 +157,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("WithTimeout(ctx, d, panicking body) = %v, want no timeout", err)
 			}
 		}},
-		{"body ignores the timeout", "WithTimeout waits for it, then returns the *TimeoutError; the value is discarded", func(t *testing.T) {
+		{Name: "body ignores the timeout", Want: "WithTimeout waits for it, then returns the *TimeoutError; the value is discarded", Run: func(t *testing.T) {
 			v, err := testkit.Try(t, "WithTimeout(ctx, short, body)", func() (int, error) {
 				return timeout.WithTimeout(context.Background(), shortDuration, func(ctx context.Context) (int, error) {
 					<-ctx.Done()
@@ -173,7 +169,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("WithTimeout(ctx, short, body ignoring ctx) = %v, want the zero value", v)
 			}
 		}},
-		{"Delay/zero or negative d", "nil at once, without looking at ctx (also a nil or a done ctx)", func(t *testing.T) {
+		{Name: "Delay/zero or negative d", Want: "nil at once, without looking at ctx (also a nil or a done ctx)", Run: func(t *testing.T) {
 			for _, ctx := range []context.Context{context.Background(), nil, testkit.DoneCtx(nil)} {
 				for _, d := range nonPositive {
 					_, err := testkit.Try(t, "Delay(ctx, d)", func() (int, error) { return 0, timeout.Delay(ctx, d) }).Returned(t, "Delay(ctx, d)")
@@ -183,25 +179,25 @@ func TestMisuse(t *testing.T) {
 				}
 			}
 		}},
-		{"Delay/nil ctx", "as context.Background(): nil after d", func(t *testing.T) {
+		{Name: "Delay/nil ctx", Want: "as context.Background(): nil after d", Run: func(t *testing.T) {
 			_, err := testkit.Try(t, "Delay(nil, d)", func() (int, error) { return 0, timeout.Delay(nil, shortDuration) }).Returned(t, "Delay(nil, d)")
 			if err != nil {
 				t.Errorf("Delay(nil, %v) = %v, want nil", shortDuration, err)
 			}
 		}},
-		{"Delay/done ctx", "*core.CancellationError carrying context.Cause(ctx), at once", func(t *testing.T) {
+		{Name: "Delay/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx), at once", Run: func(t *testing.T) {
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "Delay(done ctx, d)", func() (int, error) { return 0, timeout.Delay(testkit.DoneCtx(cause), math.MaxInt64) }).Returned(t, "Delay(done ctx, d)")
 			testkit.WantCancellation(t, "Delay(done ctx, MaxInt64)", err, cause)
 		}},
-		{"Delay/longest d, cancelled", "*core.CancellationError carrying context.Cause(ctx): no overflow, no hang", func(t *testing.T) {
+		{Name: "Delay/longest d, cancelled", Want: "*core.CancellationError carrying context.Cause(ctx): no overflow, no hang", Run: func(t *testing.T) {
 			ctx, stop := context.WithCancelCause(context.Background())
 			cause := testkit.NewErr("gave up")
 			go stop(cause) // ends at once; before or while Delay waits, the outcome is the same
 			_, err := testkit.Try(t, "Delay(ctx, MaxInt64)", func() (int, error) { return 0, timeout.Delay(ctx, math.MaxInt64) }).Returned(t, "Delay(ctx, MaxInt64)")
 			testkit.WantCancellation(t, "Delay(ctx, MaxInt64)", err, cause)
 		}},
-		{"TimeoutError/zero value", `Error() "timeout: timed out immediately"; errors.Is context.DeadlineExceeded; not a cancellation`, func(t *testing.T) {
+		{Name: "TimeoutError/zero value", Want: `Error() "timeout: timed out immediately"; errors.Is context.DeadlineExceeded; not a cancellation`, Run: func(t *testing.T) {
 			var te timeout.TimeoutError
 			if msg := te.Error(); msg != "timeout: timed out immediately" {
 				t.Errorf("TimeoutError{}.Error() = %q, want %q", msg, "timeout: timed out immediately")
@@ -212,15 +208,5 @@ func TestMisuse(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("documented result: %s", tc.want)
-				}
-			})
-			tc.run(t)
-		})
-	}
+	testkit.RunCatalogue(t, testkit.CatalogueDoc, tests)
 }
