@@ -37,7 +37,7 @@ func TestAsync_Simple(t *testing.T) {
 		return want, nil
 	})
 	testkit.WaitChan(t, started, "body to start")
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 	close(release)
 	for i := range 2 {
 		got, err := call(t, "Await", func() (*bad, error) { return d.Await(context.Background()) })
@@ -45,7 +45,7 @@ func TestAsync_Simple(t *testing.T) {
 			t.Errorf("Await #%d = %p, %v, want %p, nil", i+1, got, err, want)
 		}
 	}
-	checkState(t, d, core.Completed)
+	testkit.CheckState(t, d, core.Completed)
 	if err := d.Cause(); err != nil {
 		t.Errorf("Cause() = %v, want nil", err)
 	}
@@ -85,7 +85,7 @@ func TestAsync_IsAJob(t *testing.T) {
 	}
 	close(release)
 	waitDone(t, d)
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 }
 
 // TestAsync_Failure ports AsyncTest.testSimpleException and
@@ -109,7 +109,7 @@ func TestAsync_Failure(t *testing.T) {
 			t.Errorf("Await #%d = %v, %v, want 0, %v", i+1, v, err, failure)
 		}
 	}
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 	if parent.IsActive() || !errors.Is(parent.Cause(), failure) {
 		t.Errorf("parent: IsActive() = %v, Cause() = %v; want cancelled by %v", parent.IsActive(), parent.Cause(), failure)
 	}
@@ -197,8 +197,8 @@ func TestAsync_CancellationWithCause(t *testing.T) {
 			d.Cancel(tt.cause)
 			_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 			tt.check(t, err)
-			checkState(t, d, core.Cancelled)
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, d, core.Cancelled)
+			testkit.CheckState(t, parent, core.Active)
 		})
 	}
 }
@@ -255,7 +255,7 @@ func TestAsync_ParallelDecompositionCaughtExceptionWithInheritedParent(t *testin
 	if v != 0 || err != failure {
 		t.Errorf("Await = %v, %v, want 0, %v", v, err, failure)
 	}
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 }
 
 // TestAsync_ParallelDecompositionUncaughtException ports
@@ -344,7 +344,7 @@ func TestAsync_OverriddenParent(t *testing.T) {
 		parent.Cancel(nil)
 		_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 		testkit.WantCancellation(t, "Await", err, nil)
-		checkState(t, d, core.Cancelled)
+		testkit.CheckState(t, d, core.Cancelled)
 	})
 	t.Run("cancelled before", func(t *testing.T) {
 		t.Parallel()
@@ -357,7 +357,7 @@ func TestAsync_OverriddenParent(t *testing.T) {
 		})
 		_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 		testkit.WantCancellation(t, "Await", err, nil)
-		checkState(t, d, core.Cancelled)
+		testkit.CheckState(t, d, core.Cancelled)
 		if ran.Load() {
 			t.Errorf("the body of a deferred created under a cancelled parent ran")
 		}
@@ -381,7 +381,7 @@ func TestAsync_ValueLooksLikeState(t *testing.T) {
 		if got, err := d.GetCompleted(); got != h || err != nil {
 			t.Errorf("GetCompleted() = %v, %v, want %v, nil", got, err, h)
 		}
-		checkState(t, d, core.Completed)
+		testkit.CheckState(t, d, core.Completed)
 	})
 	t.Run("error", func(t *testing.T) {
 		t.Parallel()
@@ -391,7 +391,7 @@ func TestAsync_ValueLooksLikeState(t *testing.T) {
 		if got != value || err != nil {
 			t.Errorf("Await = %v, %v, want %v, nil", got, err, value)
 		}
-		checkState(t, d, core.Completed)
+		testkit.CheckState(t, d, core.Completed)
 	})
 }
 
@@ -408,18 +408,18 @@ func TestAsync_ValueAfterCancellationDiscarded(t *testing.T) {
 		return "Fail", nil
 	})
 	testkit.WaitChan(t, started, "body to start")
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 	d.Cancel(nil)
-	checkState(t, d, core.Cancelling)
+	testkit.CheckState(t, d, core.Cancelling)
 	res := goCall(func() (string, error) { return d.Await(context.Background()) })
-	checkState(t, d, core.Cancelling)
+	testkit.CheckState(t, d, core.Cancelling)
 	close(release)
 	v, err := recv(t, res, "Await")
 	if v != "" {
 		t.Errorf("Await = %q, want the zero value", v)
 	}
 	testkit.WantCancellation(t, "Await", err, nil)
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 	if v, err := d.GetCompleted(); v != "" || !core.IsCancellation(err) {
 		t.Errorf("GetCompleted() = %q, %v, want \"\", a cancellation", v, err)
 	}
@@ -442,8 +442,8 @@ func TestAsync_UnderSupervisorNotReported(t *testing.T) {
 	d := async.Async(sup.Context(), func(context.Context) (int, error) { return 0, failure })
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 	wantFailure(t, "Await", err, failure)
-	checkState(t, sup, core.Active)
-	checkState(t, sibling, core.Active)
+	testkit.CheckState(t, sup, core.Active)
+	testkit.CheckState(t, sibling, core.Active)
 	close(release)
 	if v, err := call(t, "sibling Await", func() (int, error) { return sibling.Await(context.Background()) }); v != 1 || err != nil {
 		t.Errorf("sibling Await = %v, %v, want 1, nil", v, err)
@@ -479,7 +479,7 @@ func TestAwait_NeverPoisons(t *testing.T) {
 		t.Errorf("Await(cancelled ctx) = %v, want the zero value", v)
 	}
 	testkit.WantCancellation(t, "Await(cancelled ctx)", err, why)
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 
 	// Already done at the call.
 	_, err = d.Await(ctx)
@@ -491,7 +491,7 @@ func TestAwait_NeverPoisons(t *testing.T) {
 		t.Errorf("Await(expired ctx) = %v, want it to carry %v", err, context.DeadlineExceeded)
 	}
 	testkit.WantCancellation(t, "Await(expired ctx)", err, nil)
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 
 	close(release)
 	if v, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) }); v != 42 || err != nil {
@@ -653,7 +653,7 @@ func TestGetCompleted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			d, finish := tt.make(t)
-			checkState(t, d, tt.state)
+			testkit.CheckState(t, d, tt.state)
 			v, err := d.GetCompleted()
 			if tt.check == nil {
 				if v != 0 || !errors.Is(err, async.ErrNotCompleted) {

@@ -49,7 +49,7 @@ func TestAwaitAll_Values(t *testing.T) {
 	fast := async.Async(context.Background(), func(context.Context) (string, error) { return "fast", nil })
 	waitDone(t, fast)
 	res := goCall(func() ([]string, error) { return async.AwaitAll(context.Background(), slow, fast) })
-	checkState(t, slow, core.Active)
+	testkit.CheckState(t, slow, core.Active)
 	if returned(res) {
 		t.Fatalf("AwaitAll returned while a deferred was still active")
 	}
@@ -58,8 +58,8 @@ func TestAwaitAll_Values(t *testing.T) {
 	if want := []string{"slow", "fast"}; !slices.Equal(got, want) || err != nil {
 		t.Errorf("AwaitAll = %q, %v, want %q, nil", got, err, want)
 	}
-	checkState(t, slow, core.Completed)
-	checkState(t, fast, core.Completed)
+	testkit.CheckState(t, slow, core.Completed)
+	testkit.CheckState(t, fast, core.Completed)
 }
 
 // TestAwaitAll_Lazy ports AwaitTest.testAwaitAllLazy: AwaitAll starts lazy
@@ -100,10 +100,10 @@ func TestAwaitAll_FailsFast(t *testing.T) {
 	if got != nil || err != failure {
 		t.Errorf("AwaitAll = %v, %v, want nil, %v", got, err, failure)
 	}
-	checkState(t, ok, core.Completed)
-	checkState(t, failing, core.Cancelled)
-	checkState(t, running, core.Active) // neither awaited nor cancelled
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, ok, core.Completed)
+	testkit.CheckState(t, failing, core.Cancelled)
+	testkit.CheckState(t, running, core.Active) // neither awaited nor cancelled
+	testkit.CheckState(t, parent, core.Active)
 	running.Cancel(nil)
 	close(release)
 	waitDone(t, running)
@@ -177,15 +177,15 @@ func TestAwaitAll_CallerCancelled(t *testing.T) {
 		return vs[0], nil
 	})
 	inner := <-waiting
-	checkState(t, outer, core.Active)
+	testkit.CheckState(t, outer, core.Active)
 	outer.Cancel(nil)
 	if !outer.IsCancelled() || outer.IsActive() { // Cancelling, or Cancelled already
 		t.Errorf("%v after Cancel: IsCancelled() = %v, IsActive() = %v, want true, false", outer, outer.IsCancelled(), outer.IsActive())
 	}
 	_, err := call(t, "Await", func() (int, error) { return outer.Await(context.Background()) })
 	testkit.WantCancellation(t, "Await(outer)", err, nil)
-	checkState(t, outer, core.Cancelled)
-	checkState(t, inner, core.Cancelled)
+	testkit.CheckState(t, outer, core.Cancelled)
+	testkit.CheckState(t, inner, core.Cancelled)
 }
 
 // TestAwaitAll_CtxDone checks that a ctx done while AwaitAll waits, or
@@ -206,7 +206,7 @@ func TestAwaitAll_CtxDone(t *testing.T) {
 		t.Errorf("AwaitAll(cancelled ctx) values = %v, want nil", got)
 	}
 	testkit.WantCancellation(t, "AwaitAll(cancelled ctx)", err, why)
-	checkState(t, pending, core.Active)
+	testkit.CheckState(t, pending, core.Active)
 
 	// Done at the call, even with every deferred complete (as Join).
 	_, err = async.AwaitAll(ctx, complete)
@@ -232,7 +232,7 @@ func TestAwaitAll_PartiallyCompleted(t *testing.T) {
 	if want := []int{1, 2}; !slices.Equal(got, want) || err != nil {
 		t.Errorf("AwaitAll = %v, %v, want %v, nil", got, err, want)
 	}
-	checkState(t, d2, core.Completed)
+	testkit.CheckState(t, d2, core.Completed)
 }
 
 // TestAwaitAll_PartiallyCompletedExceptionally ports
@@ -249,7 +249,7 @@ func TestAwaitAll_PartiallyCompletedExceptionally(t *testing.T) {
 	if err != failure {
 		t.Errorf("AwaitAll = %v, want %v", err, failure)
 	}
-	checkState(t, d2, core.Active)
+	testkit.CheckState(t, d2, core.Active)
 	close(release)
 	if v, err := call(t, "Await", func() (int, error) { return d2.Await(context.Background()) }); v != 2 || err != nil {
 		t.Errorf("Await = %v, %v, want 2, nil", v, err)
@@ -322,7 +322,7 @@ func TestAwaitAll_NilDeferred(t *testing.T) {
 	if got != nil || err == nil || !strings.Contains(err.Error(), "nil") {
 		t.Errorf("AwaitAll(d, nil) = %v, %v, want nil and an error about the nil deferred", got, err)
 	}
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	if n := runs.Load(); n != 0 {
 		t.Errorf("body ran %d times, want 0", n)
 	}
@@ -353,7 +353,7 @@ func TestAwaitAll_Cycle(t *testing.T) {
 	if v, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) }); v != 1 || err != nil {
 		t.Errorf("Await = %v, %v, want 1, nil (AwaitAll reported ErrJoinCycle)", v, err)
 	}
-	checkState(t, other, core.Active)
+	testkit.CheckState(t, other, core.Active)
 }
 
 // TestJoinAll_Deferreds ports AwaitTest's joinAll tests (testJoinAll,
@@ -443,5 +443,5 @@ func TestJoinAll_Cancellation(t *testing.T) {
 	testkit.WaitChan(t, joined, "JoinAll to return")
 	testkit.WantCancellation(t, "JoinAll in the cancelled job", joinErr, nil)
 	waitDone(t, outer)
-	checkState(t, outer, core.Cancelled)
+	testkit.CheckState(t, outer, core.Cancelled)
 }

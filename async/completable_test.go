@@ -22,7 +22,7 @@ import (
 // checkFresh checks an Active CompletableDeferred that has no outcome yet.
 func checkFresh[T comparable](t *testing.T, c async.CompletableDeferred[T]) {
 	t.Helper()
-	checkState(t, c, core.Active)
+	testkit.CheckState(t, c, core.Active)
 	if err := c.Cause(); err != nil {
 		t.Errorf("Cause() = %v, want nil", err)
 	}
@@ -35,7 +35,7 @@ func checkFresh[T comparable](t *testing.T, c async.CompletableDeferred[T]) {
 // checkCompleted checks a CompletableDeferred completed with want.
 func checkCompleted[T comparable](t *testing.T, c async.CompletableDeferred[T], want T) {
 	t.Helper()
-	checkState(t, c, core.Completed)
+	testkit.CheckState(t, c, core.Completed)
 	if v, err := c.GetCompleted(); v != want || err != nil {
 		t.Errorf("GetCompleted() = %v, %v, want %v, nil", v, err, want)
 	}
@@ -48,7 +48,7 @@ func checkCompleted[T comparable](t *testing.T, c async.CompletableDeferred[T], 
 // want.
 func checkFailed[T comparable](t *testing.T, c async.CompletableDeferred[T], want error) {
 	t.Helper()
-	checkState(t, c, core.Cancelled)
+	testkit.CheckState(t, c, core.Cancelled)
 	var zero T
 	if v, err := c.GetCompleted(); v != zero || err != want {
 		t.Errorf("GetCompleted() = %v, %v, want %v, %v", v, err, zero, want)
@@ -58,7 +58,7 @@ func checkFailed[T comparable](t *testing.T, c async.CompletableDeferred[T], wan
 // checkCancelled checks a CompletableDeferred that ended cancelled.
 func checkCancelled[T comparable](t *testing.T, c async.CompletableDeferred[T]) {
 	t.Helper()
-	checkState(t, c, core.Cancelled)
+	testkit.CheckState(t, c, core.Cancelled)
 	var zero T
 	v, err := c.GetCompleted()
 	if v != zero {
@@ -150,7 +150,7 @@ func TestCompletableDeferred_ParentCancelsChild(t *testing.T) {
 	c := async.NewCompletableDeferred[string](parent.Context())
 	checkFresh(t, c)
 	parent.Cancel(nil)
-	checkState(t, parent, core.Cancelled)
+	testkit.CheckState(t, parent, core.Cancelled)
 	checkCancelled(t, c)
 	if c.Complete("late") {
 		t.Errorf("Complete after the parent's cancellation = true, want false")
@@ -169,7 +169,7 @@ func TestCompletableDeferred_ParentActiveOnChildCompletion(t *testing.T) {
 		t.Fatalf("Complete = false, want true")
 	}
 	checkCompleted(t, c, "OK")
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 }
 
 // TestCompletableDeferred_ParentCancelledOnChildFailure ports
@@ -186,7 +186,7 @@ func TestCompletableDeferred_ParentCancelledOnChildFailure(t *testing.T) {
 		t.Fatalf("Fail = false, want true")
 	}
 	checkFailed(t, c, failure)
-	checkState(t, parent, core.Cancelled)
+	testkit.CheckState(t, parent, core.Cancelled)
 	if err := parent.Cause(); err != failure {
 		t.Errorf("parent's Cause() = %v, want %v", err, failure)
 	}
@@ -223,7 +223,7 @@ func TestCompletableDeferred_ParentActiveOnChildCancellation(t *testing.T) {
 			checkFresh(t, c)
 			tt.cancel(t, c)
 			checkCancelled(t, c)
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, parent, core.Active)
 		})
 	}
 }
@@ -265,16 +265,16 @@ func TestCompletableDeferred_CancelWaitsForChildren(t *testing.T) {
 	})
 	testkit.WaitChan(t, started, "child to start")
 	c.Cancel(nil)
-	checkState(t, c, core.Cancelling)
+	testkit.CheckState(t, c, core.Cancelling)
 	res := goCall(func() (string, error) { return c.Await(context.Background()) })
-	checkState(t, c, core.Cancelling)
+	testkit.CheckState(t, c, core.Cancelling)
 	close(release)
 	_, err := recv(t, res, "Await")
 	testkit.WantCancellation(t, "Await", err, nil)
 	if !childDone.Load() {
 		t.Errorf("Await returned before the child ended")
 	}
-	checkState(t, child, core.Cancelled)
+	testkit.CheckState(t, child, core.Cancelled)
 	checkCancelled(t, c)
 }
 
@@ -297,7 +297,7 @@ func TestCompletableDeferred_CompleteWaitsForChildren(t *testing.T) {
 	if !c.Complete("OK") {
 		t.Fatalf("Complete = false, want true")
 	}
-	checkState(t, c, core.Completing)
+	testkit.CheckState(t, c, core.Completing)
 	if c.Complete("again") || c.Fail(testkit.NewErr("late")) {
 		t.Errorf("Complete or Fail after Complete returned true, want false")
 	}

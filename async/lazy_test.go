@@ -34,7 +34,7 @@ func lazyCounter(ctx context.Context) (async.Deferred[int], *atomic.Int32) {
 func TestAsyncLazy_Simple(t *testing.T) {
 	t.Parallel()
 	d, runs := lazyCounter(context.Background())
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	var completions atomic.Int32
 	d.InvokeOnCompletion(func(error) { completions.Add(1) })
 	d.InvokeOnCancelling(func(error) {})
@@ -43,7 +43,7 @@ func TestAsyncLazy_Simple(t *testing.T) {
 	if s := <-seen; s != core.New {
 		t.Errorf("State() seen from another goroutine = %v, want %v", s, core.New)
 	}
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	if n := runs.Load(); n != 0 {
 		t.Fatalf("the body of a lazy deferred ran %d times before it was started", n)
 	}
@@ -53,7 +53,7 @@ func TestAsyncLazy_Simple(t *testing.T) {
 			t.Errorf("Await #%d = %v, %v, want 42, nil", i+1, v, err)
 		}
 	}
-	checkState(t, d, core.Completed)
+	testkit.CheckState(t, d, core.Completed)
 	if n, c := runs.Load(), completions.Load(); n != 1 || c != 1 {
 		t.Errorf("body ran %d times, completion handler %d times; want 1 and 1", n, c)
 	}
@@ -67,10 +67,10 @@ func TestAsyncLazy_Failure(t *testing.T) {
 	t.Parallel()
 	failure := testkit.NewErr("lazy")
 	d := async.Async(context.Background(), func(context.Context) (int, error) { return 0, failure }, core.Lazy())
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 	wantFailure(t, "Await", err, failure)
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 }
 
 // TestAsyncLazy_Start ports AsyncLazyTest.testStart: Start starts a lazy
@@ -82,17 +82,17 @@ func TestAsyncLazy_Start(t *testing.T) {
 		testkit.Hold(t, release)
 		return 42, nil
 	}, core.Lazy())
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	if !d.Start() {
 		t.Errorf("first Start() = false, want true")
 	}
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 	if d.Start() {
 		t.Errorf("second Start() = true, want false")
 	}
 	close(release)
 	waitDone(t, d)
-	checkState(t, d, core.Completed)
+	testkit.CheckState(t, d, core.Completed)
 	if v, err := d.Await(context.Background()); v != 42 || err != nil {
 		t.Errorf("Await = %v, %v, want 42, nil", v, err)
 	}
@@ -108,7 +108,7 @@ func TestAsyncLazy_CancelBeforeStart(t *testing.T) {
 	var handled atomic.Bool
 	d.InvokeOnCompletion(func(error) { handled.Store(true) })
 	d.Cancel(nil)
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 	if !handled.Load() {
 		t.Errorf("completion handler did not run inside Cancel of a New deferred")
 	}
@@ -134,18 +134,18 @@ func TestAsyncLazy_CancelWhileComputing(t *testing.T) {
 		testkit.Hold(t, release)
 		return 42, nil
 	}, core.Lazy())
-	checkState(t, d, core.New)
+	testkit.CheckState(t, d, core.New)
 	if !d.Start() {
 		t.Fatalf("Start() = false, want true")
 	}
 	testkit.WaitChan(t, started, "body to start")
-	checkState(t, d, core.Active)
+	testkit.CheckState(t, d, core.Active)
 	d.Cancel(nil)
-	checkState(t, d, core.Cancelling)
+	testkit.CheckState(t, d, core.Cancelling)
 	close(release)
 	_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
 	testkit.WantCancellation(t, "Await", err, nil)
-	checkState(t, d, core.Cancelled)
+	testkit.CheckState(t, d, core.Cancelled)
 }
 
 // TestAsyncLazy_StartedByWaiters checks kotlinx's rule 8 for deferreds:
@@ -175,7 +175,7 @@ func TestAsyncLazy_StartedByWaiters(t *testing.T) {
 			if _, err := call(t, tt.name, func() (struct{}, error) { return struct{}{}, tt.wait(d) }); err != nil {
 				t.Errorf("%s = %v, want nil", tt.name, err)
 			}
-			checkState(t, d, core.Completed)
+			testkit.CheckState(t, d, core.Completed)
 			if n := runs.Load(); n != 1 {
 				t.Errorf("body ran %d times, want 1", n)
 			}
@@ -193,11 +193,11 @@ func TestAsyncLazy_NeverStartedKeepsParent(t *testing.T) {
 	if !parent.Complete() {
 		t.Fatalf("parent Complete() = false, want true")
 	}
-	checkState(t, parent, core.Completing)
-	checkState(t, d, core.New)
+	testkit.CheckState(t, parent, core.Completing)
+	testkit.CheckState(t, d, core.New)
 	d.Cancel(nil)
 	waitDone(t, parent)
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 	if n := runs.Load(); n != 0 {
 		t.Errorf("the body of the never started deferred ran %d times", n)
 	}

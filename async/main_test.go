@@ -67,31 +67,6 @@ func call[T any](t testing.TB, what string, f func() (T, error)) (T, error) {
 	return recv(t, goCall(f), what)
 }
 
-// flags is the (IsActive, IsCompleted, IsCancelled) triple of a job.
-type flags struct{ active, completed, cancelled bool }
-
-// stateFlags is core's rule 1 table.
-var stateFlags = map[core.State]flags{
-	core.New:        {false, false, false},
-	core.Active:     {true, false, false},
-	core.Completing: {true, false, false},
-	core.Cancelling: {false, false, true},
-	core.Cancelled:  {false, true, true},
-	core.Completed:  {false, true, false},
-}
-
-// checkState checks that j is in state want and that its flags match.
-func checkState(t testing.TB, j core.Job, want core.State) {
-	t.Helper()
-	if got := j.State(); got != want {
-		t.Errorf("%v: State() = %v, want %v", j, got, want)
-	}
-	got := flags{j.IsActive(), j.IsCompleted(), j.IsCancelled()}
-	if got != stateFlags[want] {
-		t.Errorf("%v: (IsActive, IsCompleted, IsCancelled) = %v, want %v", j, got, stateFlags[want])
-	}
-}
-
 // expectPanic checks that f panics with a message starting with "async: ".
 func expectPanic(t testing.TB, what string, f func()) {
 	t.Helper()

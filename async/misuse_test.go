@@ -116,7 +116,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{Name: "Async/nil option", Want: "ignored (undocumented)", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 42, nil }, nil, core.Lazy(), nil)
-			checkState(t, d, core.New) // the options around the nil ones apply
+			testkit.CheckState(t, d, core.New) // the options around the nil ones apply
 			v, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			if v != 42 || err != nil {
 				t.Errorf("Await(ctx) = %v, %v; want 42, nil", v, err)
@@ -128,7 +128,7 @@ func TestMisuse(t *testing.T) {
 			parent.Cancel(cause)
 			var ran atomic.Bool
 			d := async.Async(parent.Context(), func(context.Context) (int, error) { ran.Store(true); return 1, nil })
-			checkState(t, d, core.Cancelled)
+			testkit.CheckState(t, d, core.Cancelled)
 			_, err := testkit.Try(t, "Await(ctx)", func() (int, error) { return d.Await(context.Background()) }).Returned(t, "Await(ctx)")
 			testkit.WantCancellation(t, "Await(ctx)", err, nil)
 			if ran.Load() {
@@ -177,7 +177,7 @@ func TestMisuse(t *testing.T) {
 			cause := testkit.NewErr("gave up")
 			_, err := testkit.Try(t, "Await(done ctx)", func() (int, error) { return c.Await(testkit.DoneCtx(cause)) }).Returned(t, "Await(done ctx)")
 			testkit.WantCancellation(t, "Await(done ctx)", err, cause)
-			checkState(t, c, core.Active)
+			testkit.CheckState(t, c, core.Active)
 			c.Complete(7)
 			if v, err := c.Await(context.Background()); v != 7 || err != nil {
 				t.Errorf("later Await(ctx) = %v, %v; want 7, nil", v, err)
@@ -203,7 +203,7 @@ func TestMisuse(t *testing.T) {
 		{Name: "NewCompletableDeferred/nil ctx", Want: "an Active root", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			defer c.Cancel(nil)
-			checkState(t, c, core.Active)
+			testkit.CheckState(t, c, core.Active)
 			if p := jobOf(c).Parent(); p != nil {
 				t.Errorf("Parent() = %v, want nil (a root)", p)
 			}
@@ -212,7 +212,7 @@ func TestMisuse(t *testing.T) {
 			parent := core.NewJob(nil)
 			parent.Cancel(nil)
 			c := async.NewCompletableDeferred[int](parent.Context())
-			checkState(t, c, core.Cancelled)
+			testkit.CheckState(t, c, core.Cancelled)
 			if c.Complete(1) {
 				t.Error("Complete = true on a deferred born cancelled, want false")
 			}
@@ -257,7 +257,7 @@ func TestMisuse(t *testing.T) {
 			if v, err := c.GetCompleted(); v != 1 || err != nil {
 				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
 			}
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, parent, core.Active)
 		}},
 		{Name: "CompletableDeferred/Complete after Fail", Want: "false; Await returns the failure", Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
@@ -272,7 +272,7 @@ func TestMisuse(t *testing.T) {
 		{Name: "CompletableDeferred/Fail(nil)", Want: `panic "async: …"; the deferred is unchanged`, Run: func(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			testkit.Try(t, "Fail(nil)", func() (bool, error) { return c.Fail(nil), nil }).WantPanic(t, "Fail(nil)", "async: ")
-			checkState(t, c, core.Active)
+			testkit.CheckState(t, c, core.Active)
 			if !c.Complete(1) {
 				t.Error("Complete after Fail(nil) = false, want true")
 			}
@@ -285,8 +285,8 @@ func TestMisuse(t *testing.T) {
 			if !c.Fail(cancellation) {
 				t.Error("Fail(cancellation) = false, want true")
 			}
-			checkState(t, c, core.Cancelled)
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, c, core.Cancelled)
+			testkit.CheckState(t, parent, core.Active)
 			_, err := c.GetCompleted()
 			testkit.WantCancellation(t, "GetCompleted()", err, nil)
 		}},
@@ -294,7 +294,7 @@ func TestMisuse(t *testing.T) {
 			c := async.NewCompletableDeferred[int](nil)
 			c.Complete(1)
 			c.Cancel(testkit.NewErr("late"))
-			checkState(t, c, core.Completed)
+			testkit.CheckState(t, c, core.Completed)
 			if v, err := c.GetCompleted(); v != 1 || err != nil {
 				t.Errorf("GetCompleted() = %v, %v; want 1, nil", v, err)
 			}
@@ -305,10 +305,10 @@ func TestMisuse(t *testing.T) {
 			if !c.Complete(1) {
 				t.Error("Complete = false, want true")
 			}
-			checkState(t, c, core.Completing)
+			testkit.CheckState(t, c, core.Completing)
 			c.Cancel(nil)
-			checkState(t, child, core.Cancelled)
-			checkState(t, c, core.Cancelled)
+			testkit.CheckState(t, child, core.Cancelled)
+			testkit.CheckState(t, c, core.Cancelled)
 			v, err := c.GetCompleted()
 			testkit.WantCancellation(t, "GetCompleted()", err, nil)
 			if v != 0 {
@@ -357,7 +357,7 @@ func TestMisuse(t *testing.T) {
 				return async.AwaitAll(context.Background(), lazy, nil)
 			}).Returned(t, "AwaitAll(ctx, lazy, nil)")
 			wantNilDeferredError(t, "AwaitAll", 1, err)
-			checkState(t, lazy, core.New)
+			testkit.CheckState(t, lazy, core.New)
 			if ran.Load() {
 				t.Error("the lazy deferred's body ran, want it left alone")
 			}
@@ -391,7 +391,7 @@ func TestMisuse(t *testing.T) {
 				return async.AwaitAll(testkit.DoneCtx(cause), lazy)
 			}).Returned(t, "AwaitAll(done ctx, lazy)")
 			testkit.WantCancellation(t, "AwaitAll(done ctx, lazy)", err, cause)
-			checkState(t, lazy, core.New)
+			testkit.CheckState(t, lazy, core.New)
 		}},
 		{Name: "AwaitAll/same deferred twice", Want: "allowed: its value twice", Run: func(t *testing.T) {
 			d := async.Async(nil, func(context.Context) (int, error) { return 1, nil })
@@ -416,7 +416,7 @@ func TestMisuse(t *testing.T) {
 				return async.AwaitAny(context.Background(), nil, lazy)
 			}).Returned(t, "AwaitAny(ctx, nil, lazy)")
 			wantNilDeferredError(t, "AwaitAny", 0, err)
-			checkState(t, lazy, core.New)
+			testkit.CheckState(t, lazy, core.New)
 			if ran.Load() {
 				t.Error("the lazy deferred's body ran, want it left alone")
 			}

@@ -132,7 +132,7 @@ func testParentCancellation(t *testing.T, k childKind, throw error) {
 					t.Errorf("%s returned %v, want nil", k.name, err)
 				}
 				if k.parentActive {
-					checkState(t, parent, core.Active)
+					testkit.CheckState(t, parent, core.Active)
 					parent.Cancel(nil) // ends the children that never complete
 				} else if err := parent.Join(context.Background()); err != nil {
 					t.Errorf("parent Join = %v, want nil", err)
@@ -142,7 +142,7 @@ func testParentCancellation(t *testing.T, k childKind, throw error) {
 		})
 		return err
 	}()
-	checkState(t, parent, core.Cancelled)
+	testkit.CheckState(t, parent, core.Cancelled)
 	if k.parentActive {
 		testkit.WantCancellation(t, "parent's Cause()", parent.Cause(), nil)
 		if scopeErr != nil {
@@ -176,5 +176,5 @@ func TestParentCancellation_RootCompletableDeferred(t *testing.T) {
 	if !errors.Is(err, failure) {
 		t.Errorf("parent's Await = %v, want %v", err, failure)
 	}
-	checkState(t, parent, core.Cancelled)
+	testkit.CheckState(t, parent, core.Cancelled)
 }

@@ -201,7 +201,7 @@ func TestMap_FailureStopsTheRest(t *testing.T) {
 					t.Errorf("cause seen by call %d = %v, want %v", i, c, failure)
 				}
 			}
-			checkState(t, outer, core.Active)
+			testkit.CheckState(t, outer, core.Active)
 		})
 	}
 }
@@ -283,7 +283,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 			if n := running.Load(); n != 0 {
 				t.Errorf("%d calls still running when %s returned", n, m.name)
 			}
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, parent, core.Active)
 		})
 		t.Run(m.name+"/cancelled by a call", func(t *testing.T) {
 			t.Parallel()
@@ -358,7 +358,7 @@ func TestMap_CallReturnsCancellation(t *testing.T) {
 					if got != nil || !errors.Is(err, ret) || !core.IsCancellation(err) {
 						t.Errorf("%s = %v, %v, want nil and a cancellation carrying %v", m.name, got, err, ret)
 					}
-					checkState(t, outer, core.Active)
+					testkit.CheckState(t, outer, core.Active)
 				})
 			}
 		}

@@ -81,7 +81,7 @@ func TestAwaitAny_FirstSuccessWins(t *testing.T) {
 	}
 	_, err = loser.GetCompleted()
 	testkit.WantCancellation(t, "loser's GetCompleted()", err, nil)
-	checkState(t, sup, core.Active)
+	testkit.CheckState(t, sup, core.Active)
 	rec.ExpectNone(t)
 }
 
@@ -142,12 +142,12 @@ func TestAwaitAny_CtxDone(t *testing.T) {
 	stop(why)
 	_, err := recv(t, res, "AwaitAny")
 	testkit.WantCancellation(t, "AwaitAny(cancelled ctx)", err, why)
-	checkState(t, pending, core.Active)
+	testkit.CheckState(t, pending, core.Active)
 
 	_, err = async.AwaitAny(ctx, lazy, pending)
 	testkit.WantCancellation(t, "AwaitAny(done ctx)", err, why)
-	checkState(t, lazy, core.New)
-	checkState(t, pending, core.Active)
+	testkit.CheckState(t, lazy, core.New)
+	testkit.CheckState(t, pending, core.Active)
 	if n := runs.Load(); n != 0 {
 		t.Errorf("lazy body ran %d times, want 0", n)
 	}
@@ -184,7 +184,7 @@ func TestAwaitAny_BadArguments(t *testing.T) {
 	if v, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) }); v != 1 || err != nil {
 		t.Errorf("Await = %v, %v, want 1, nil (AwaitAny reported ErrJoinCycle)", v, err)
 	}
-	checkState(t, other, core.Active)
+	testkit.CheckState(t, other, core.Active)
 }
 
 // bodyJobs records the job of each body of a Race.
@@ -260,7 +260,7 @@ func TestRace_FirstSuccessWins(t *testing.T) {
 		t.Errorf("Race returned before the loser's body ended")
 	}
 	jobs.allComplete(t, 3)
-	checkState(t, outer, core.Active)
+	testkit.CheckState(t, outer, core.Active)
 	rec.ExpectNone(t)
 }
 
@@ -326,7 +326,7 @@ func TestRace_AllFail(t *testing.T) {
 		t.Errorf("Race = %v lists %d causes, want 3", err, n)
 	}
 	jobs.allComplete(t, 3)
-	checkState(t, outer, core.Active)
+	testkit.CheckState(t, outer, core.Active)
 	rec.ExpectNone(t)
 }
 

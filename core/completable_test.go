@@ -27,18 +27,18 @@ func TestCompletableJob_Complete(t *testing.T) {
 		t.Run(kt.name, func(t *testing.T) {
 			t.Parallel()
 			job := kt.make(nil)
-			checkState(t, job, core.Active)
+			testkit.CheckState(t, job, core.Active)
 			if !job.Complete() {
 				t.Fatalf("Complete() = false, want true")
 			}
-			checkState(t, job, core.Completed)
+			testkit.CheckState(t, job, core.Completed)
 			if job.Complete() {
 				t.Errorf("second Complete() = true, want false")
 			}
 			if job.Fail(testkit.NewErr("late")) {
 				t.Errorf("Fail() after Complete() = true, want false")
 			}
-			checkState(t, job, core.Completed)
+			testkit.CheckState(t, job, core.Completed)
 			if err := job.Cause(); err != nil {
 				t.Errorf("Cause() = %v, want nil", err)
 			}
@@ -60,7 +60,7 @@ func TestCompletableJob_Fail(t *testing.T) {
 			if !job.Fail(first) {
 				t.Fatalf("Fail() = false, want true")
 			}
-			checkState(t, job, core.Cancelled)
+			testkit.CheckState(t, job, core.Cancelled)
 			if job.Fail(second) {
 				t.Errorf("second Fail() = true, want false")
 			}
@@ -84,7 +84,7 @@ func TestCompletableJob_CancelCountsAsCompletion(t *testing.T) {
 			t.Parallel()
 			job := kt.make(nil)
 			job.Cancel(nil)
-			checkState(t, job, core.Cancelled)
+			testkit.CheckState(t, job, core.Cancelled)
 			if job.Complete() {
 				t.Errorf("Complete() after Cancel = true, want false")
 			}
@@ -112,15 +112,15 @@ func TestCompletableJob_CompleteWithChildren(t *testing.T) {
 			if parent.Complete() {
 				t.Errorf("second Complete() = true, want false")
 			}
-			checkState(t, parent, core.Completing)
+			testkit.CheckState(t, parent, core.Completing)
 			if isClosed(parent.Done()) {
 				t.Errorf("Done() closed while a child is active")
 			}
 			if !child.Complete() {
 				t.Fatalf("child.Complete() = false, want true")
 			}
-			checkState(t, child, core.Completed)
-			checkState(t, parent, core.Completed)
+			testkit.CheckState(t, child, core.Completed)
+			testkit.CheckState(t, parent, core.Completed)
 		})
 	}
 }
@@ -138,10 +138,10 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		if parent.Fail(testkit.NewErr("late")) {
 			t.Errorf("Fail() after Complete() = true, want false")
 		}
-		checkState(t, parent, core.Completing)
-		checkState(t, child, core.Active)
+		testkit.CheckState(t, parent, core.Completing)
+		testkit.CheckState(t, child, core.Active)
 		child.Complete()
-		checkState(t, parent, core.Completed)
+		testkit.CheckState(t, parent, core.Completed)
 		if err := parent.Cause(); err != nil {
 			t.Errorf("Cause() = %v, want nil", err)
 		}
@@ -158,7 +158,7 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 			t.Errorf("child.IsCancelled() = false after Cancel of its Completing parent, want true")
 		}
 		mustJoin(t, parent)
-		checkState(t, parent, core.Cancelled)
+		testkit.CheckState(t, parent, core.Cancelled)
 		wantCancellation(t, parent.Cause())
 	})
 	t.Run("child failure fails", func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		parent.Complete()
 		close(release)
 		mustJoin(t, parent)
-		checkState(t, parent, core.Cancelled)
+		testkit.CheckState(t, parent, core.Cancelled)
 		if err := parent.Cause(); !errors.Is(err, failure) {
 			t.Errorf("Cause() = %v, want %v", err, failure)
 		}
@@ -213,8 +213,8 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 				t.Errorf("IsCancelled() = false when Fail returned, want true")
 			}
 			mustJoin(t, job)
-			checkState(t, job, core.Cancelled)
-			checkState(t, child, core.Cancelled)
+			testkit.CheckState(t, job, core.Cancelled)
+			testkit.CheckState(t, child, core.Cancelled)
 			if err := <-seen; !core.IsCancellation(err) || !errors.Is(err, failure) {
 				t.Errorf("context.Cause(child ctx) = %v, want a cancellation caused by %v", err, failure)
 			}
@@ -244,7 +244,7 @@ func TestCompletableJob_FailCancelsParent(t *testing.T) {
 			job := kt.make(parent.Context())
 			failure := testkit.NewErr("x")
 			job.Fail(failure)
-			checkState(t, job, core.Cancelled)
+			testkit.CheckState(t, job, core.Cancelled)
 			if !parent.IsCancelled() {
 				t.Fatalf("parent.IsCancelled() = false after its child's Fail, want true")
 			}
@@ -270,11 +270,11 @@ func TestCompletableJob_FailWithCancellation(t *testing.T) {
 	if !job.Fail(&core.CancellationError{Message: "stop"}) {
 		t.Fatalf("Fail() = false, want true")
 	}
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	wantCancellation(t, job.Cause())
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 	parent.Complete()
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 }
 
 // TestCompletableJob_ChildFailureCancelsBodylessJob checks that a failing
@@ -289,7 +289,7 @@ func TestCompletableJob_ChildFailureCancelsBodylessJob(t *testing.T) {
 	child := core.Launch(job.Context(), func(context.Context) error { return failure })
 	mustJoin(t, child)
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	if job.Complete() {
 		t.Errorf("Complete() = true after a child's failure cancelled the job, want false")
 	}

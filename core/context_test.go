@@ -296,7 +296,7 @@ func TestRule14_NotDoneWhileCompleting(t *testing.T) {
 	job := core.NewJob(nil)
 	child := core.NewJob(job.Context())
 	job.Complete()
-	checkState(t, job, core.Completing)
+	testkit.CheckState(t, job, core.Completing)
 	for _, j := range []core.Job{job, child} {
 		if err := j.Context().Err(); err != nil || isClosed(j.Context().Done()) {
 			t.Errorf("%v: Context().Err() = %v while Completing, want nil", j, err)

@@ -245,7 +245,7 @@ func TestRule9_ChildOfRootJob(t *testing.T) {
 	}
 	mustJoin(t, job)
 	rec.ExpectOne(t, failure)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	wantCancellation(t, j1.Cause())
 }
 
@@ -369,7 +369,7 @@ func TestRule9_PanickingExceptionHandler(t *testing.T) {
 	})
 	job := core.Launch(ctx, func(context.Context) error { return testkit.NewErr("x") })
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	if got := calls.Load(); got != 1 {
 		t.Errorf("exception handler called %d times, want 1", got)
 	}
@@ -469,7 +469,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		})
 		mustJoin(t, job)
 		mustJoin(t, parent)
-		checkState(t, job, core.Cancelled)
+		testkit.CheckState(t, job, core.Cancelled)
 		var ue uncomparableError
 		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
 			t.Errorf("Cause() = %v, parent.Cause() = %v, want the uncomparable failure", job.Cause(), parent.Cause())
@@ -509,7 +509,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 			return uncomparableError{[]string{"body"}}
 		})
 		mustJoin(t, job)
-		checkState(t, job, core.Cancelled)
+		testkit.CheckState(t, job, core.Cancelled)
 		errs := rec.Errors()
 		if len(errs) != 1 {
 			t.Fatalf("exception handler got %v, want one call", errs)

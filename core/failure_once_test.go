@@ -43,7 +43,7 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 				t.Fatalf("leaf.Fail(%v) = false, want true", tc.err)
 			}
 			for _, j := range []core.Job{leaf, mid, top} {
-				checkState(t, j, core.Cancelled)
+				testkit.CheckState(t, j, core.Cancelled)
 				if errs := multiErrors(j.Cause()); errs != nil {
 					t.Errorf("%v: Cause() = %v, an aggregate of %d errors, want the leaf's failure alone", j, j.Cause(), len(errs))
 				} else if !errors.Is(j.Cause(), tc.err) {

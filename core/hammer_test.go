@@ -96,19 +96,6 @@ func stressSpin(t testing.TB, cond func() bool) bool {
 	return true
 }
 
-// stressFlags is the (IsActive, IsCompleted, IsCancelled) triple of rule 1.
-type stressFlags struct{ active, completed, cancelled bool }
-
-// stressFlagTable is rule 1's table.
-var stressFlagTable = map[core.State]stressFlags{
-	core.New:        {false, false, false},
-	core.Active:     {true, false, false},
-	core.Completing: {true, false, false},
-	core.Cancelling: {false, false, true},
-	core.Cancelled:  {false, true, true},
-	core.Completed:  {false, true, false},
-}
-
 // stressFinalState returns a description of what is wrong with the final
 // state of j (which the caller saw complete), or "" if nothing is: the state
 // is final, the flags follow rule 1's table, Cause is nil iff Completed,
@@ -119,7 +106,7 @@ func stressFinalState(j core.Job) string {
 	if st != core.Cancelled && st != core.Completed {
 		bad = append(bad, fmt.Sprintf("State() = %v, want Cancelled or Completed", st))
 	}
-	if got, want := (stressFlags{j.IsActive(), j.IsCompleted(), j.IsCancelled()}), stressFlagTable[st]; got != want {
+	if got, want := testkit.FlagsOf(j), testkit.StateFlags[st]; got != want {
 		bad = append(bad, fmt.Sprintf("(IsActive, IsCompleted, IsCancelled) = %v, want %v for %v", got, want, st))
 	}
 	if cause := j.Cause(); (cause == nil) != (st == core.Completed) {

@@ -31,7 +31,7 @@ func TestJobHandlers_Handler(t *testing.T) {
 	job := core.NewJob(nil)
 	var fired counter
 	job.InvokeOnCompletion(func(error) { fired.inc() })
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 	if got := fired.get(); got != 0 {
 		t.Fatalf("handler ran %d times before the job ended", got)
 	}
@@ -602,7 +602,7 @@ func TestRule15_CompletedChildrenNotRetained(t *testing.T) {
 		t.Errorf("parent.Children() = %d jobs after all completed, want none", len(got))
 	}
 	waitCollected(t, &collected, n-retainSlack, "completed children")
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 }
 
 // TestRule15_HandlerRegistrationRace registers handlers from several

@@ -42,13 +42,13 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 		t.Fatalf("Launch did not return while its body was blocked\n%s", testkit.GoroutineDump())
 	}
 	waitChan(t, started, "body to start")
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 	if got := <-bodyJob; got != job {
 		t.Errorf("JobOf(body ctx) = %v, want the launched job %v", got, job)
 	}
 	close(unblock)
 	mustJoin(t, job)
-	checkState(t, job, core.Completed)
+	testkit.CheckState(t, job, core.Completed)
 	if err := job.Cause(); err != nil {
 		t.Errorf("Cause() = %v, want nil", err)
 	}
@@ -171,7 +171,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			testkit.CleanupJob(t, parent)
 			job := core.Launch(parent.Context(), tt.body)
 			mustJoin(t, job)
-			checkState(t, job, tt.state)
+			testkit.CheckState(t, job, tt.state)
 			tt.check(t, job.Cause())
 			if !tt.failure {
 				rec.ExpectNone(t)
@@ -182,7 +182,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 					t.Errorf("parent.Complete() = false, want true")
 				}
 				mustJoin(t, parent)
-				checkState(t, parent, core.Completed)
+				testkit.CheckState(t, parent, core.Completed)
 				return
 			}
 			// The root NewJob does not handle the failure, so the
@@ -240,7 +240,7 @@ func TestRule2_EchoOfOwnCancellation(t *testing.T) {
 func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *testkit.Recorder) {
 	t.Helper()
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	wantCancellation(t, job.Cause())
 	rec.ExpectNone(t)
 	if !parent.IsActive() {
@@ -300,14 +300,14 @@ func TestRule3_LazyJobCancelledBeforeStart(t *testing.T) {
 		ran.Store(true)
 		return nil
 	}, core.Lazy())
-	checkState(t, job, core.New)
+	testkit.CheckState(t, job, core.New)
 	var completions, cancellings counter
 	job.InvokeOnCompletion(func(error) { completions.inc() })
 	job.InvokeOnCancelling(func(error) { cancellings.inc() })
-	checkState(t, job, core.New)
+	testkit.CheckState(t, job, core.New)
 
 	job.Cancel(nil)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	if !isClosed(job.Done()) {
 		t.Errorf("Done() not closed when Cancel on a New job returned")
 	}
@@ -362,7 +362,7 @@ func TestRule3_StartReturnsTrueOnce(t *testing.T) {
 	if job.Start() {
 		t.Errorf("Start() on an active job = true, want false")
 	}
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 	close(release)
 	mustJoin(t, job)
 	if job.Start() {
@@ -388,7 +388,7 @@ func TestRule3_JoinStartsLazyJob(t *testing.T) {
 	if !ran.Load() {
 		t.Errorf("Join returned but the lazy body never ran")
 	}
-	checkState(t, job, core.Completed)
+	testkit.CheckState(t, job, core.Completed)
 }
 
 // TestRule3_LazyChildKeepsParentWaiting checks that a lazy child that was
@@ -406,13 +406,13 @@ func TestRule3_LazyChildKeepsParentWaiting(t *testing.T) {
 	if !parent.Complete() {
 		t.Fatalf("Complete() = false, want true")
 	}
-	checkState(t, parent, core.Completing)
-	checkState(t, child, core.New)
+	testkit.CheckState(t, parent, core.Completing)
+	testkit.CheckState(t, child, core.New)
 	if !child.Start() {
 		t.Fatalf("child.Start() = false, want true")
 	}
 	mustJoin(t, parent)
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 	if !ran.Load() {
 		t.Errorf("the lazy child's body never ran")
 	}
@@ -488,7 +488,7 @@ func TestRule4_ParentIsJobOfCtx(t *testing.T) {
 	if got := children(parent); len(got) != 0 {
 		t.Errorf("parent.Children() = %v after all children completed, want none", got)
 	}
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 }
 
 // TestRule4_RootJobs checks that jobs made from a context without a job, or
@@ -521,7 +521,7 @@ func TestRule4_RootJobs(t *testing.T) {
 				t.Errorf("Parent() = %v, want nil", got)
 			}
 			mustJoin(t, job)
-			checkState(t, job, core.Completed)
+			testkit.CheckState(t, job, core.Completed)
 		})
 	}
 }
@@ -575,13 +575,13 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 			})
 			waitChan(t, started, "blocking child to start")
 			p.Cancel(nil)
-			checkState(t, p, core.Cancelling)
+			testkit.CheckState(t, p, core.Cancelling)
 			return p, func() { close(release); mustJoin(t, p) }
 		}},
 		{"cancelling Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
 			p, release := launchHeld(t, rec.Ctx())
 			p.Cancel(nil)
-			checkState(t, p, core.Cancelling)
+			testkit.CheckState(t, p, core.Cancelling)
 			return p, func() { close(release); mustJoin(t, p) }
 		}},
 	}
@@ -610,7 +610,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 				parent, finish := pt.make(t, rec)
 				var ran atomic.Bool
 				child := kt.make(parent.Context(), &ran)
-				checkState(t, child, core.Cancelled)
+				testkit.CheckState(t, child, core.Cancelled)
 				if !isClosed(child.Done()) {
 					t.Errorf("child.Done() not closed at creation")
 				}
@@ -653,16 +653,16 @@ func TestRule4_ChildUnderCompletingParent(t *testing.T) {
 	testkit.CleanupJob(t, parent)
 	first := core.NewJob(parent.Context())
 	parent.Complete()
-	checkState(t, parent, core.Completing)
+	testkit.CheckState(t, parent, core.Completing)
 	second := core.NewJob(parent.Context())
-	checkState(t, second, core.Active)
+	testkit.CheckState(t, second, core.Active)
 	if got := second.Parent(); got != core.Job(parent) {
 		t.Errorf("Parent() = %v, want %v", got, parent)
 	}
 	first.Complete()
-	checkState(t, parent, core.Completing)
+	testkit.CheckState(t, parent, core.Completing)
 	second.Complete()
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 }
 
 // TestRule4_PlainContextCancellation checks that a job follows a context that
@@ -696,7 +696,7 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 				}
 				stop(testkit.NewErr("ctx cause"))
 				mustJoin(t, job)
-				checkState(t, job, core.Cancelled)
+				testkit.CheckState(t, job, core.Cancelled)
 				wantCancellation(t, job.Cause())
 				rec.ExpectNone(t)
 			})
@@ -712,7 +712,7 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 					t.Errorf("job made from a done ctx: State() = %v at creation, want it cancelled", job.State())
 				}
 				mustJoin(t, job)
-				checkState(t, job, core.Cancelled)
+				testkit.CheckState(t, job, core.Cancelled)
 				rec.ExpectNone(t)
 			})
 		})
@@ -737,8 +737,8 @@ func TestRule4_DerivedContextCancellation(t *testing.T) {
 	}
 	stop()
 	mustJoin(t, child)
-	checkState(t, child, core.Cancelled)
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, child, core.Cancelled)
+	testkit.CheckState(t, parent, core.Active)
 	rec.ExpectNone(t)
 }
 
@@ -786,7 +786,7 @@ func TestRule5_WaitsForChildrenRecursively(t *testing.T) {
 	close(release)
 	mustJoin(t, root)
 	for _, j := range []core.Job{root, child, grand} {
-		checkState(t, j, core.Completed)
+		testkit.CheckState(t, j, core.Completed)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -829,7 +829,7 @@ func TestRule6_CancelGoesDown(t *testing.T) {
 		t.Errorf("root.Cause() = %v, want it to wrap %v", root.Cause(), why)
 	}
 	for _, j := range []core.Job{child, grand, bodyless, sup, underSup} {
-		checkState(t, j, core.Cancelled)
+		testkit.CheckState(t, j, core.Cancelled)
 		ce := cancellationOf(t, fmt.Sprintf("%v.Cause()", j), j.Cause())
 		if ce != rootCE {
 			t.Errorf("%v.Cause() = %v, want the root's cancellation error %v itself", j, ce, rootCE)
@@ -922,8 +922,8 @@ func TestRule6_CancelNeverCancelsParent(t *testing.T) {
 					t.Errorf("IsCancelled() = false after Cancel, want true")
 				}
 				mustJoin(t, job)
-				checkState(t, parent, core.Active)
-				checkState(t, sibling, core.Active)
+				testkit.CheckState(t, parent, core.Active)
+				testkit.CheckState(t, sibling, core.Active)
 				rec.ExpectNone(t)
 			})
 		}
@@ -951,7 +951,7 @@ func TestRule6_CancelIsSynchronous(t *testing.T) {
 	waitChan(t, started, "body to start")
 
 	job.Cancel(nil)
-	checkState(t, job, core.Cancelling)
+	testkit.CheckState(t, job, core.Cancelling)
 	if !child.IsCancelled() || !grand.IsCancelled() {
 		t.Errorf("descendants not cancelling when Cancel returned: child %v, grandchild %v", child.State(), grand.State())
 	}
@@ -1002,7 +1002,7 @@ func TestRule6_CancelFinalAtOnce(t *testing.T) {
 			var fired counter
 			job.InvokeOnCompletion(func(error) { fired.inc() })
 			tt.end(job)
-			checkState(t, job, tt.state)
+			testkit.CheckState(t, job, tt.state)
 			if !isClosed(job.Done()) {
 				t.Errorf("Done() not closed when the call returned")
 			}
@@ -1010,7 +1010,7 @@ func TestRule6_CancelFinalAtOnce(t *testing.T) {
 				t.Errorf("completion handler ran %d times when the call returned, want 1", got)
 			}
 			job.Cancel(nil) // does nothing
-			checkState(t, job, tt.state)
+			testkit.CheckState(t, job, tt.state)
 			if got := fired.get(); got != 1 {
 				t.Errorf("completion handler ran %d times after a second Cancel, want 1", got)
 			}
@@ -1031,7 +1031,7 @@ func TestRule6_CancelCompletedJobDoesNothing(t *testing.T) {
 		job.InvokeOnCancelling(func(error) { cancelling.inc() })
 		before := cancelling.get()
 		job.Cancel(testkit.NewErr("late"))
-		checkState(t, job, core.Completed)
+		testkit.CheckState(t, job, core.Completed)
 		if err := job.Cause(); err != nil {
 			t.Errorf("%v.Cause() = %v after a late Cancel, want nil", job, err)
 		}
@@ -1085,7 +1085,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 			t.Errorf("%v.IsCancelled() = false after CancelChildren, want true", c)
 		}
 	}
-	checkState(t, parent, core.Active)
+	testkit.CheckState(t, parent, core.Active)
 	mustJoin(t, c1)
 	for _, c := range []core.Job{c1, c2, grand} {
 		if err := c.Cause(); !core.IsCancellation(err) || !errors.Is(err, why) {
@@ -1093,7 +1093,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 		}
 	}
 	later := core.NewJob(parent.Context())
-	checkState(t, later, core.Active)
+	testkit.CheckState(t, later, core.Active)
 	parent.CancelChildren(nil)
 	if !later.IsCancelled() {
 		t.Errorf("IsCancelled() = false for a child after CancelChildren(nil), want true")
@@ -1104,7 +1104,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 		t.Errorf("parent.Complete() = false, want true")
 	}
 	mustJoin(t, parent)
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 	rec.ExpectNone(t)
 }
 
@@ -1126,7 +1126,7 @@ func TestJob_CancelAndJoinParentWaitsChildren(t *testing.T) {
 	})
 	waitChan(t, started, "child to start")
 	parent.Cancel(nil)
-	checkState(t, parent, core.Cancelling)
+	testkit.CheckState(t, parent, core.Cancelling)
 	close(release)
 	if err := call(t, "Join", func() error { return parent.Join(context.Background()) }); err != nil {
 		t.Fatalf("Join(ctx) = %v, want nil", err)
@@ -1134,7 +1134,7 @@ func TestJob_CancelAndJoinParentWaitsChildren(t *testing.T) {
 	if !cleanedUp.Load() {
 		t.Errorf("parent's Join returned before the child's cleanup ran")
 	}
-	checkState(t, parent, core.Cancelled)
+	testkit.CheckState(t, parent, core.Cancelled)
 }
 
 // TestJob_IncompleteJobState ports kotlinx JobTest.testIncompleteJobState and
@@ -1147,7 +1147,7 @@ func TestJob_IncompleteJobState(t *testing.T) {
 		return nil
 	})
 	mustJoin(t, job)
-	checkState(t, job, core.Completed)
+	testkit.CheckState(t, job, core.Completed)
 	if got := children(job); len(got) != 0 {
 		t.Errorf("Children() = %v, want none", got)
 	}
@@ -1174,7 +1174,7 @@ func TestRule7_FailureCancelsParentAndSiblings(t *testing.T) {
 	mustJoin(t, root)
 
 	for _, j := range []core.Job{root, sibling, bodyless, failing} {
-		checkState(t, j, core.Cancelled)
+		testkit.CheckState(t, j, core.Cancelled)
 	}
 	err := root.Cause()
 	if !errors.Is(err, failure) || core.IsCancellation(err) || multiErrors(err) != nil {
@@ -1332,14 +1332,14 @@ func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 	bodyless.Cancel(nil)
 	for _, j := range []core.Job{cancelled, giveUp, bodyless} {
 		mustJoin(t, j)
-		checkState(t, j, core.Cancelled)
+		testkit.CheckState(t, j, core.Cancelled)
 	}
-	checkState(t, parent, core.Active)
-	checkState(t, sibling, core.Active)
+	testkit.CheckState(t, parent, core.Active)
+	testkit.CheckState(t, sibling, core.Active)
 	sibling.Cancel(nil)
 	close(release)
 	mustJoin(t, parent)
-	checkState(t, parent, core.Completed)
+	testkit.CheckState(t, parent, core.Completed)
 	rec.ExpectNone(t)
 }
 
@@ -1365,7 +1365,7 @@ func TestRule7_FailureClimbsChain(t *testing.T) {
 	mustJoin(t, root)
 	all := []core.Job{root, <-jobs, <-jobs, <-jobs}
 	for _, j := range all {
-		checkState(t, j, core.Cancelled)
+		testkit.CheckState(t, j, core.Cancelled)
 		if err := j.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 			t.Errorf("%v.Cause() = %v, want the failure %v unwrapped", j, err, failure)
 		}
@@ -1493,7 +1493,7 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 					t.Fatalf("Join(ctx) = %v, want a cancellation", err)
 				}
 				ct.check(t, err)
-				checkState(t, job, jt.state)
+				testkit.CheckState(t, job, jt.state)
 			})
 		}
 	}
@@ -1520,7 +1520,7 @@ func TestRule11_JoinCtxDoneWhileWaiting(t *testing.T) {
 	if !errors.Is(ce.Cause, why) {
 		t.Errorf("Join(ctx) = %v, want a cancellation caused by %v", err, why)
 	}
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 }
 
 // TestRule11_JoinCycle checks that joining a job from inside itself or a
@@ -1572,7 +1572,7 @@ func TestRule11_JoinCycle(t *testing.T) {
 				t.Errorf("Join(ctx) = %v, want %v", err, core.ErrJoinCycle)
 			}
 			mustJoin(t, job)
-			checkState(t, job, core.Completed)
+			testkit.CheckState(t, job, core.Completed)
 		})
 	}
 }
@@ -1644,7 +1644,7 @@ func TestRule11_JoinAll(t *testing.T) {
 	if ce := cancellationOf(t, "JoinAll(done ctx)", err); !errors.Is(ce.Cause, why) {
 		t.Errorf("JoinAll(ctx) = %v, want a cancellation caused by %v", err, why)
 	}
-	checkState(t, pending, core.Active)
+	testkit.CheckState(t, pending, core.Active)
 }
 
 // ---------------------------------------------------------------------------
@@ -1663,7 +1663,7 @@ func TestJob_MisusePanics(t *testing.T) {
 	expectPanic(t, "InvokeOnCancelling(nil)", func() { job.InvokeOnCancelling(nil) })
 	expectPanic(t, "Fail(nil)", func() { job.Fail(nil) })
 	expectPanic(t, "WithExceptionHandler(ctx, nil)", func() { core.WithExceptionHandler(context.Background(), nil) })
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 }
 
 // TestJob_String checks that String names the job and its state (API:
@@ -1831,9 +1831,9 @@ func TestRule15_ChildAttachVersusLastChildCompletion(t *testing.T) {
 		child := <-newChild
 		if child.IsCompleted() {
 			// Created too late: the parent is, or is about to be, done.
-			checkState(t, child, core.Cancelled)
+			testkit.CheckState(t, child, core.Cancelled)
 			mustJoin(t, parent)
-			checkState(t, parent, core.Completed)
+			testkit.CheckState(t, parent, core.Completed)
 			continue
 		}
 		if parent.IsCompleted() {
@@ -1844,6 +1844,6 @@ func TestRule15_ChildAttachVersusLastChildCompletion(t *testing.T) {
 		}
 		child.Complete()
 		mustJoin(t, parent)
-		checkState(t, parent, core.Completed)
+		testkit.CheckState(t, parent, core.Completed)
 	}
 }

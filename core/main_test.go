@@ -110,32 +110,6 @@ func hasChild(j, c core.Job) bool {
 	return false
 }
 
-// flags is the (IsActive, IsCompleted, IsCancelled) triple of a job.
-type flags struct{ active, completed, cancelled bool }
-
-func flagsOf(j core.Job) flags { return flags{j.IsActive(), j.IsCompleted(), j.IsCancelled()} }
-
-// stateFlags is rule 1's table.
-var stateFlags = map[core.State]flags{
-	core.New:        {false, false, false},
-	core.Active:     {true, false, false},
-	core.Completing: {true, false, false},
-	core.Cancelling: {false, false, true},
-	core.Cancelled:  {false, true, true},
-	core.Completed:  {false, true, false},
-}
-
-// checkState checks that j is in state want and that its flags match.
-func checkState(t testing.TB, j core.Job, want core.State) {
-	t.Helper()
-	if got := j.State(); got != want {
-		t.Errorf("%v: State() = %v, want %v", j, got, want)
-	}
-	if got, want := flagsOf(j), stateFlags[want]; got != want {
-		t.Errorf("%v: (IsActive, IsCompleted, IsCancelled) = %v, want %v", j, got, want)
-	}
-}
-
 // waitLeaves waits until j.State() is no longer from, spinning with
 // runtime.Gosched (no sleeping): used only to observe a transition that
 // happens on a body's goroutine after the body returned, which nothing else

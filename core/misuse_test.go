@@ -111,16 +111,16 @@ func TestMisuse(t *testing.T) {
 		{Name: "Launch/nil ctx", Want: "a root job, as with context.Background()", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop)
 			mustJoin(t, j)
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 		}},
 		{Name: "NewJob/nil ctx", Want: "an Active root job", Run: func(t *testing.T) {
 			for _, j := range []core.CompletableJob{core.NewJob(nil), core.NewSupervisorJob(nil)} {
-				checkState(t, j, core.Active)
+				testkit.CheckState(t, j, core.Active)
 				if p := j.Parent(); p != nil {
 					t.Errorf("Parent() = %v, want nil", p)
 				}
 				j.Complete()
-				checkState(t, j, core.Completed)
+				testkit.CheckState(t, j, core.Completed)
 			}
 		}},
 		{Name: "Scope/nil ctx", Want: "runs the body as a root scope", Run: func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("the parent has children %v after Launch(ctx, nil), want none", kids)
 			}
 			parent.Complete()
-			checkState(t, parent, core.Completed)
+			testkit.CheckState(t, parent, core.Completed)
 		}},
 		{Name: "Scope/nil body", Want: `panic "core: Scope called with a nil body"`, Run: func(t *testing.T) {
 			misuseTry(t, "Scope(ctx, nil)", func() error { return core.Scope(context.Background(), nil) }).
@@ -198,7 +198,7 @@ func TestMisuse(t *testing.T) {
 					wantPanic(t, "InvokeOnCompletion(nil)", "core: InvokeOnCompletion called with a nil handler")
 			}
 			live.Complete()
-			checkState(t, live, core.Completed)
+			testkit.CheckState(t, live, core.Completed)
 		}},
 		{Name: "InvokeOnCancelling/nil handler", Want: `panic "core: InvokeOnCancelling called with a nil handler", on a live or a cancelled job`, Run: func(t *testing.T) {
 			live, done := core.NewJob(nil), core.NewJob(nil)
@@ -208,7 +208,7 @@ func TestMisuse(t *testing.T) {
 					wantPanic(t, "InvokeOnCancelling(nil)", "core: InvokeOnCancelling called with a nil handler")
 			}
 			live.Complete()
-			checkState(t, live, core.Completed)
+			testkit.CheckState(t, live, core.Completed)
 		}},
 		{Name: "WithExceptionHandler/nil handler", Want: `panic "core: WithExceptionHandler called with a nil handler"`, Run: func(t *testing.T) {
 			misuseTry(t, "WithExceptionHandler(ctx, nil)", func() error { core.WithExceptionHandler(context.Background(), nil); return nil }).
@@ -216,14 +216,14 @@ func TestMisuse(t *testing.T) {
 		}},
 		{Name: "Launch/nil option", Want: "ignored: the other options apply", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop, nil, core.Lazy(), nil, core.Named("kept"))
-			checkState(t, j, core.New)
+			testkit.CheckState(t, j, core.New)
 			if s := j.String(); !strings.Contains(s, "(kept)") {
 				t.Errorf("String() = %q, want the name kept", s)
 			}
 			if err := misuseTry(t, "Join(ctx)", func() error { return j.Join(context.Background()) }).returned(t, "Join(ctx)"); err != nil {
 				t.Errorf("Join(ctx) = %v, want nil", err)
 			}
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 		}},
 		{Name: "Named/empty", Want: "no name: String says Job#N", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop, core.Named("x"), core.Named(""))
@@ -238,9 +238,9 @@ func TestMisuse(t *testing.T) {
 			j := core.NewJob(nil)
 			misuseTry(t, "Fail(nil)", func() error { j.Fail(nil); return nil }).
 				wantPanic(t, "Fail(nil)", "core: Fail called with a nil error")
-			checkState(t, j, core.Active)
+			testkit.CheckState(t, j, core.Active)
 			j.Complete()
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 		}},
 		{Name: "Complete/twice", Want: "the second returns false; Completed, handlers ran once", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
@@ -251,7 +251,7 @@ func TestMisuse(t *testing.T) {
 			if !first || second {
 				t.Errorf("Complete() twice = %v, %v; want true, false", first, second)
 			}
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 			if n := runs.get(); n != 1 {
 				t.Errorf("completion handler ran %d times, want 1", n)
 			}
@@ -265,7 +265,7 @@ func TestMisuse(t *testing.T) {
 			if misuseBool(t, "Fail(second)", func() bool { return j.Fail(second) }) {
 				t.Errorf("Fail(second) = true, want false")
 			}
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 			if c := j.Cause(); c != error(first) {
 				t.Errorf("Cause() = %v, want exactly the first failure %v (the second is not attached)", c, first)
 			}
@@ -277,7 +277,7 @@ func TestMisuse(t *testing.T) {
 			if misuseBool(t, "Complete()", j.Complete) {
 				t.Errorf("Complete() after Fail = true, want false")
 			}
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 			if !errors.Is(j.Cause(), failure) {
 				t.Errorf("Cause() = %v, want %v", j.Cause(), failure)
 			}
@@ -289,9 +289,9 @@ func TestMisuse(t *testing.T) {
 			if misuseBool(t, "Fail(err)", func() bool { return parent.Fail(testkit.NewErr("late")) }) {
 				t.Errorf("Fail after Complete = true, want false")
 			}
-			checkState(t, parent, core.Completing)
+			testkit.CheckState(t, parent, core.Completing)
 			child.Complete()
-			checkState(t, parent, core.Completed)
+			testkit.CheckState(t, parent, core.Completed)
 		}},
 		{Name: "Complete after Cancel", Want: "false: cancelling a body-less job is its completion", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
@@ -299,7 +299,7 @@ func TestMisuse(t *testing.T) {
 			if misuseBool(t, "Complete()", j.Complete) {
 				t.Errorf("Complete() after Cancel = true, want false")
 			}
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 		}},
 		{Name: "Fail/with a cancellation", Want: "a normal cancellation: the parent is not cancelled", Run: func(t *testing.T) {
 			parent := core.NewJob(nil)
@@ -307,11 +307,11 @@ func TestMisuse(t *testing.T) {
 			if !misuseBool(t, "Fail(context.Canceled)", func() bool { return j.Fail(context.Canceled) }) {
 				t.Errorf("Fail(context.Canceled) = false, want true")
 			}
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 			if !core.IsCancellation(j.Cause()) {
 				t.Errorf("Cause() = %v, want a cancellation", j.Cause())
 			}
-			checkState(t, parent, core.Active)
+			testkit.CheckState(t, parent, core.Active)
 			parent.Complete()
 		}},
 
@@ -333,7 +333,7 @@ func TestMisuse(t *testing.T) {
 				before := j.Cause()
 				misuseTry(t, "Cancel(cause)", func() error { j.Cancel(testkit.NewErr("late")); return nil }).returned(t, "Cancel(cause)")
 				misuseTry(t, "Cancel(nil)", func() error { j.Cancel(nil); return nil }).returned(t, "Cancel(nil)")
-				checkState(t, j, want)
+				testkit.CheckState(t, j, want)
 				if c := j.Cause(); c != before {
 					t.Errorf("Cause() = %v after a late Cancel, want %v unchanged", c, before)
 				}
@@ -359,10 +359,10 @@ func TestMisuse(t *testing.T) {
 		{Name: "CancelChildren/no children or complete", Want: "does nothing", Run: func(t *testing.T) {
 			j := core.NewJob(nil)
 			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
-			checkState(t, j, core.Active)
+			testkit.CheckState(t, j, core.Active)
 			j.Complete()
 			misuseTry(t, "CancelChildren(nil)", func() error { j.CancelChildren(nil); return nil }).returned(t, "CancelChildren(nil)")
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 		}},
 		{Name: "Start/not lazy, twice, or cancelled", Want: "false", Run: func(t *testing.T) {
 			j, release := launchHeld(t, context.Background())
@@ -379,7 +379,7 @@ func TestMisuse(t *testing.T) {
 			if misuseBool(t, "Start()", cancelled.Start) {
 				t.Errorf("Start() on a cancelled lazy job = true, want false")
 			}
-			checkState(t, cancelled, core.Cancelled)
+			testkit.CheckState(t, cancelled, core.Cancelled)
 			mustJoin(t, j)
 			mustJoin(t, lazy)
 			bodyless := core.NewJob(nil)
@@ -393,7 +393,7 @@ func TestMisuse(t *testing.T) {
 			parent.Complete()
 			var ran atomic.Bool
 			j := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return nil })
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 			if ce := cancellationOf(t, "Cause()", j.Cause()); ce.Message != "parent job is completed" {
 				t.Errorf("Cause() = %v, want %q", ce, "parent job is completed")
 			}
@@ -436,7 +436,7 @@ func TestMisuse(t *testing.T) {
 				err := misuseTry(t, "Join(done ctx)", func() error { return j.Join(testkit.DoneCtx(cause)) }).returned(t, "Join(done ctx)")
 				misuseWantCause(t, "Join(done ctx)", err, cause)
 			}
-			checkState(t, live, core.Active)
+			testkit.CheckState(t, live, core.Active)
 			live.Complete()
 		}},
 		{Name: "Join/done ctx on a lazy job", Want: "the error, and the job is not started", Run: func(t *testing.T) {
@@ -444,7 +444,7 @@ func TestMisuse(t *testing.T) {
 			cause := testkit.NewErr("gave up")
 			err := misuseTry(t, "Join(done ctx)", func() error { return lazy.Join(testkit.DoneCtx(cause)) }).returned(t, "Join(done ctx)")
 			misuseWantCause(t, "Join(done ctx)", err, cause)
-			checkState(t, lazy, core.New)
+			testkit.CheckState(t, lazy, core.New)
 			lazy.Cancel(nil)
 		}},
 		{Name: "JoinAll/nil job", Want: `an error "core: JoinAll: job 1 is nil", at once; the jobs before it are joined`, Run: func(t *testing.T) {
@@ -517,7 +517,7 @@ func TestMisuse(t *testing.T) {
 			j.InvokeOnCompletion(func(error) { runs.inc() })
 			j.InvokeOnCancelling(func(error) { panic("second") })
 			misuseTry(t, "Complete()", func() error { j.Complete(); return nil }).returned(t, "Complete()")
-			checkState(t, j, core.Completed)
+			testkit.CheckState(t, j, core.Completed)
 			if n := runs.get(); n != 1 {
 				t.Errorf("the handler after the panicking one ran %d times, want 1", n)
 			}
@@ -558,7 +558,7 @@ func TestMisuse(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { runtime.Goexit(); return nil })
 			mustJoin(t, j)
-			checkState(t, j, core.Cancelled)
+			testkit.CheckState(t, j, core.Cancelled)
 			if core.IsCancellation(j.Cause()) {
 				t.Errorf("Cause() = %v, want a failure", j.Cause())
 			}

@@ -101,6 +101,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // Environment variables of the model test.
@@ -2013,7 +2014,7 @@ func (r *modelRound) check(final bool) []string {
 			add("%v: State() = %v, want %v", j, got, want)
 			continue // the rest would repeat it
 		}
-		if got, want := flagsOf(rj), stateFlags[want]; got != want {
+		if got, want := testkit.FlagsOf(rj), testkit.StateFlags[want]; got != want {
 			add("%v: (IsActive, IsCompleted, IsCancelled) = %v, want %v (rule 1)", j, got, want)
 		}
 		if m := matchCause(rj.Cause(), j.cause()); m != "" {

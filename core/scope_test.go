@@ -55,8 +55,8 @@ func TestRule13_ScopeWaitsForAllChildren(t *testing.T) {
 			if got := done.Load(); got != 3 {
 				t.Errorf("%d of 3 descendants done when the scope returned", got)
 			}
-			checkState(t, scopeJob, core.Completed)
-			checkState(t, outer, core.Active)
+			testkit.CheckState(t, scopeJob, core.Completed)
+			testkit.CheckState(t, outer, core.Active)
 		})
 	}
 }
@@ -84,8 +84,8 @@ func TestRule13_ScopeChildFailure(t *testing.T) {
 	if !errors.Is(err, failure) || core.IsCancellation(err) || multiErrors(err) != nil {
 		t.Errorf("Scope(ctx, f) = %v, want %v itself", err, failure)
 	}
-	checkState(t, sibling, core.Cancelled)
-	checkState(t, outer, core.Active)
+	testkit.CheckState(t, sibling, core.Cancelled)
+	testkit.CheckState(t, outer, core.Active)
 	rec.ExpectNone(t)
 }
 
@@ -108,7 +108,7 @@ func TestRule13_ScopeBodyError(t *testing.T) {
 	if !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
-	checkState(t, child, core.Cancelled)
+	testkit.CheckState(t, child, core.Cancelled)
 	rec.ExpectNone(t)
 
 	err = call(t, "Scope", func() error {
@@ -204,9 +204,9 @@ func TestRule13_OuterJobCancelled(t *testing.T) {
 			if !core.IsCancellation(err) {
 				t.Errorf("%s(ctx, f) = %v, want a cancellation", sk.name, err)
 			}
-			checkState(t, child, core.Cancelled)
+			testkit.CheckState(t, child, core.Cancelled)
 			mustJoin(t, outer)
-			checkState(t, outer, core.Cancelled)
+			testkit.CheckState(t, outer, core.Cancelled)
 			rec.ExpectNone(t)
 		})
 	}
@@ -258,7 +258,7 @@ func TestRule13_ScopeFailureNotPassedUp(t *testing.T) {
 			if err := <-res; !errors.Is(err, failure) {
 				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
 			}
-			checkState(t, job, core.Completed)
+			testkit.CheckState(t, job, core.Completed)
 			rec.ExpectNone(t)
 		})
 	}
@@ -281,7 +281,7 @@ func TestRule13_IncompleteScopeState(t *testing.T) {
 		t.Fatalf("Scope(ctx, f) = %v, want nil", err)
 	}
 	mustJoin(t, scopeJob)
-	checkState(t, scopeJob, core.Completed)
+	testkit.CheckState(t, scopeJob, core.Completed)
 	if got := scopeJob.Parent(); got != nil {
 		t.Errorf("Parent() of a root scope job = %v, want nil", got)
 	}
@@ -400,13 +400,13 @@ func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
 			if got := waitLeaves(t, sj, core.Active); got != core.Cancelling {
 				t.Fatalf("scope job State() = %v after its body failed, want %v", got, core.Cancelling)
 			}
-			checkState(t, caller, core.Active)
+			testkit.CheckState(t, caller, core.Active)
 			close(release)
 			if err := recvErr(t, res, sk.name); !errors.Is(err, failure) {
 				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
 			}
 			mustJoin(t, caller)
-			checkState(t, caller, core.Completed)
+			testkit.CheckState(t, caller, core.Completed)
 			rec.ExpectNone(t)
 		})
 	}

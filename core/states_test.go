@@ -39,16 +39,16 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 		t.Parallel()
 		job := core.NewJob(nil)
 		testkit.CleanupJob(t, job)
-		checkState(t, job, core.Active)
+		testkit.CheckState(t, job, core.Active)
 		child := core.NewJob(job.Context())
 		if !job.Complete() {
 			t.Fatalf("Complete() = false, want true")
 		}
-		checkState(t, job, core.Completing)
-		checkState(t, child, core.Active)
+		testkit.CheckState(t, job, core.Completing)
+		testkit.CheckState(t, child, core.Active)
 		child.Complete()
-		checkState(t, child, core.Completed)
-		checkState(t, job, core.Completed)
+		testkit.CheckState(t, child, core.Completed)
+		testkit.CheckState(t, job, core.Completed)
 	})
 	t.Run("cancel", func(t *testing.T) {
 		t.Parallel()
@@ -63,12 +63,12 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 		})
 		waitChan(t, started, "child body to start")
 		job.Cancel(nil)
-		checkState(t, job, core.Cancelling)
-		checkState(t, child, core.Cancelling)
+		testkit.CheckState(t, job, core.Cancelling)
+		testkit.CheckState(t, child, core.Cancelling)
 		close(unblock)
 		mustJoin(t, job)
-		checkState(t, child, core.Cancelled)
-		checkState(t, job, core.Cancelled)
+		testkit.CheckState(t, child, core.Cancelled)
+		testkit.CheckState(t, job, core.Cancelled)
 	})
 	t.Run("fail", func(t *testing.T) {
 		t.Parallel()
@@ -76,7 +76,7 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 		if !job.Fail(testkit.NewErr("x")) {
 			t.Fatalf("Fail() = false, want true")
 		}
-		checkState(t, job, core.Cancelled)
+		testkit.CheckState(t, job, core.Cancelled)
 	})
 }
 
@@ -104,16 +104,16 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 		return nil
 	}, core.Lazy())
 
-	checkState(t, job, core.New)
+	testkit.CheckState(t, job, core.New)
 	if got := job.Parent(); got != core.Job(parent) {
 		t.Errorf("Parent() of a New job = %v, want %v", got, parent)
 	}
 	if !job.Start() {
 		t.Fatalf("Start() = false, want true")
 	}
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 	waitChan(t, bodyStarted, "body to start")
-	checkState(t, job, core.Active)
+	testkit.CheckState(t, job, core.Active)
 
 	close(release)
 	child := <-childCh
@@ -121,7 +121,7 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 	if got := waitLeaves(t, job, core.Active); got != core.Completing {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
-	checkState(t, job, core.Completing)
+	testkit.CheckState(t, job, core.Completing)
 	if got := job.Parent(); got != core.Job(parent) {
 		t.Errorf("Parent() of a Completing job = %v, want %v", got, parent)
 	}
@@ -131,8 +131,8 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 
 	close(unblockChild)
 	mustJoin(t, job)
-	checkState(t, job, core.Completed)
-	checkState(t, child, core.Completed)
+	testkit.CheckState(t, job, core.Completed)
+	testkit.CheckState(t, child, core.Completed)
 	if got := job.Parent(); got != nil {
 		t.Errorf("Parent() of a completed job = %v, want nil", got)
 	}
@@ -159,17 +159,17 @@ func TestJobStates_CompletingFailed(t *testing.T) {
 		return nil
 	}, core.Lazy())
 
-	checkState(t, job, core.New)
+	testkit.CheckState(t, job, core.New)
 	job.Start()
 	waitChan(t, childStarted, "child to start")
 	if got := waitLeaves(t, job, core.Active); got != core.Completing {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
-	checkState(t, job, core.Completing)
+	testkit.CheckState(t, job, core.Completing)
 
 	close(release)
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	if err := job.Cause(); !errors.Is(err, failure) {
 		t.Errorf("Cause() = %v, want %v", err, failure)
 	}
@@ -196,24 +196,24 @@ func TestJobStates_Failed(t *testing.T) {
 		return failure
 	}, core.Lazy())
 
-	checkState(t, job, core.New)
+	testkit.CheckState(t, job, core.New)
 	job.Start()
 	child := <-childCh
 	if got := waitLeaves(t, job, core.Active); got != core.Cancelling {
 		t.Fatalf("after the body failed, State() = %v, want %v", got, core.Cancelling)
 	}
-	checkState(t, job, core.Cancelling)
+	testkit.CheckState(t, job, core.Cancelling)
 	// The body's goroutine sets the parent Cancelling and then cancels
 	// the child: an observer can see the first step before the second.
 	if got := waitLeaves(t, child, core.Active); got != core.Cancelling {
 		t.Fatalf("after the parent failed, the child's State() = %v, want %v", got, core.Cancelling)
 	}
-	checkState(t, child, core.Cancelling)
+	testkit.CheckState(t, child, core.Cancelling)
 
 	close(release)
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
-	checkState(t, child, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
+	testkit.CheckState(t, child, core.Cancelled)
 	rec.ExpectOne(t, failure)
 }
 
@@ -242,12 +242,12 @@ func TestJobStates_Cancelling(t *testing.T) {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
 	job.Cancel(nil)
-	checkState(t, job, core.Cancelling)
-	checkState(t, child, core.Cancelling)
+	testkit.CheckState(t, job, core.Cancelling)
+	testkit.CheckState(t, child, core.Cancelling)
 
 	close(release)
 	mustJoin(t, job)
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	if err := job.Cause(); !core.IsCancellation(err) {
 		t.Errorf("Cause() = %v, want a cancellation", err)
 	}
@@ -274,7 +274,7 @@ func TestRule1_CancelledJobIsNeverCompleted(t *testing.T) {
 			job := tt.make(context.Background())
 			job.Cancel(nil)
 			mustJoin(t, job)
-			checkState(t, job, core.Cancelled)
+			testkit.CheckState(t, job, core.Cancelled)
 		})
 	}
 }

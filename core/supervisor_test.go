@@ -27,10 +27,10 @@ func TestRule8_SupervisorJob(t *testing.T) {
 	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
 		t.Fatalf("JoinAll(ctx, j1, j2) = %v, want nil", err)
 	}
-	checkState(t, j1, core.Cancelled)
-	checkState(t, j2, core.Cancelled)
-	checkState(t, sup, core.Active)
-	checkState(t, survivor, core.Active)
+	testkit.CheckState(t, j1, core.Cancelled)
+	testkit.CheckState(t, j2, core.Cancelled)
+	testkit.CheckState(t, sup, core.Active)
+	testkit.CheckState(t, survivor, core.Active)
 	if err := sup.Cause(); err != nil {
 		t.Errorf("supervisor Cause() = %v, want nil", err)
 	}
@@ -41,10 +41,10 @@ func TestRule8_SupervisorJob(t *testing.T) {
 	if !sup.Complete() {
 		t.Errorf("supervisor Complete() = false, want true")
 	}
-	checkState(t, sup, core.Completing) // waits for the survivor
+	testkit.CheckState(t, sup, core.Completing) // waits for the survivor
 	survivor.Cancel(nil)
 	mustJoin(t, sup)
-	checkState(t, sup, core.Completed)
+	testkit.CheckState(t, sup, core.Completed)
 }
 
 // TestRule8_SupervisorChildUsesItsOwnHandler checks that a supervisor
@@ -62,7 +62,7 @@ func TestRule8_SupervisorChildUsesItsOwnHandler(t *testing.T) {
 	mustJoin(t, child)
 	childRec.ExpectOne(t, failure)
 	supRec.ExpectNone(t)
-	checkState(t, sup, core.Active)
+	testkit.CheckState(t, sup, core.Active)
 }
 
 // TestRule8_NewJobUnderSupervisorDoesNotHandle checks that a NewJob whose
@@ -80,8 +80,8 @@ func TestRule8_NewJobUnderSupervisorDoesNotHandle(t *testing.T) {
 	mustJoin(t, child)
 	rec.ExpectOne(t, failure)
 	mustJoin(t, mid)
-	checkState(t, mid, core.Cancelled)
-	checkState(t, sup, core.Active)
+	testkit.CheckState(t, mid, core.Cancelled)
+	testkit.CheckState(t, sup, core.Active)
 }
 
 // TestRule8_SupervisorCancelGoesDown ports kotlinx
@@ -98,7 +98,7 @@ func TestRule8_SupervisorCancelGoesDown(t *testing.T) {
 	failure := testkit.NewErr("sup")
 	sup.Fail(failure)
 	mustJoin(t, sup)
-	checkState(t, child, core.Cancelled)
+	testkit.CheckState(t, child, core.Cancelled)
 	if err := child.Cause(); !core.IsCancellation(err) || !errors.Is(err, failure) {
 		t.Errorf("child.Cause() = %v, want a cancellation caused by %v", err, failure)
 	}
@@ -247,7 +247,7 @@ func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
 	if err := <-res; !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
 	}
-	checkState(t, job, core.Cancelled)
+	testkit.CheckState(t, job, core.Cancelled)
 	rec.ExpectNone(t)
 }
 
@@ -308,11 +308,11 @@ func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
 	if got := waitLeaves(t, child, core.Active); got != core.Cancelling {
 		t.Fatalf("child.State() = %v after its body failed, want %v", got, core.Cancelling)
 	}
-	checkState(t, sup, core.Active)
-	checkState(t, sibling, core.Active)
+	testkit.CheckState(t, sup, core.Active)
+	testkit.CheckState(t, sibling, core.Active)
 	close(release)
 	mustJoin(t, child)
 	rec.ExpectOne(t, failure)
-	checkState(t, sup, core.Active)
-	checkState(t, sibling, core.Active)
+	testkit.CheckState(t, sup, core.Active)
+	testkit.CheckState(t, sibling, core.Active)
 }
