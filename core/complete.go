@@ -111,7 +111,10 @@ func (j *job) passFailure(final error) {
 			fails = m.errs
 		}
 		if f := j.fin.Load(); f.failure && !f.offered.CompareAndSwap(false, true) {
-			fails = fails[1:] // the root (first in the final cause) went up already
+			// The root went up already: it comes first in the final
+			// cause, as one failure, or as the failures of an
+			// aggregate that a body returned (finalCause flattens it).
+			fails = fails[min(rootFailures(f.root), len(fails)):]
 		}
 		for _, err := range fails {
 			p.cancel(err, cmFailure)
@@ -121,6 +124,15 @@ func (j *job) passFailure(final error) {
 	if !handled && j.asChild.flags&fReports != 0 {
 		reportException(j.context(), final)
 	}
+}
+
+// rootFailures is how many failures the root cause root stands for in a
+// final cause: those of an aggregate, else one.
+func rootFailures(root error) int {
+	if m, ok := root.(*MultiError); ok {
+		return len(m.errs)
+	}
+	return 1
 }
 
 // finalCause computes the final cause from the recorded causes: the first

@@ -72,3 +72,39 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestRule7_ReturnedAggregateReachesParentOnce: a body that returns an
+// aggregate (the *core.MultiError of a Scope whose children failed twice)
+// fails its job with it; the parent must hold each failure of the
+// aggregate once. Found by the model test once it built scopes: the
+// aggregate went up when the job started cancelling, and its finalizer,
+// taking only the aggregate's first failure for the part that went up
+// already, handed the second one over again — listed twice when its type
+// is uncomparable.
+func TestRule7_ReturnedAggregateReachesParentOnce(t *testing.T) {
+	t.Parallel()
+	first := hammerFailure{id: "first", path: []string{"first"}}
+	second := hammerFailure{id: "second", path: []string{"second"}}
+	parent := core.NewJob(nil)
+	job := core.Launch(parent.Context(), func(ctx context.Context) error {
+		return core.Scope(ctx, func(ctx context.Context) error {
+			started := make(chan struct{})
+			core.Launch(ctx, func(ctx context.Context) error {
+				close(started)
+				<-ctx.Done()  // cancelled by the scope's failure
+				return second // a later failure all the same
+			})
+			<-started    // a child cancelled before it starts never runs
+			return first // the scope's own failure comes first
+		})
+	})
+	testkit.WaitChan(t, job.Done(), "the job to end")
+	parent.Complete()
+	mustJoin(t, parent)
+	for _, j := range []core.Job{job, parent} {
+		errs := multiErrors(j.Cause())
+		if len(errs) != 2 || errs[0].Error() != "first" || errs[1].Error() != "second" {
+			t.Errorf("%v: Cause() = %v (%d failures), want [first second], each once", j, j.Cause(), len(errs))
+		}
+	}
+}

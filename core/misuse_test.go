@@ -554,6 +554,20 @@ func TestMisuse(t *testing.T) {
 			}
 			rec.ExpectOne(t, j.Cause())
 		}},
+		{Name: "body/returns a zero MultiError", Want: "a failure like any other: the job and its parent end Cancelled with it as their cause", Run: func(t *testing.T) {
+			empty := &core.MultiError{}
+			parent := core.NewJob(nil)
+			j := core.Launch(parent.Context(), func(context.Context) error { return empty })
+			mustJoin(t, j)
+			parent.Complete()
+			mustJoin(t, parent)
+			for _, x := range []core.Job{j, parent} {
+				testkit.CheckState(t, x, core.Cancelled)
+				if x.Cause() != error(empty) {
+					t.Errorf("%v: Cause() = %v, want the zero MultiError", x, x.Cause())
+				}
+			}
+		}},
 		{Name: "body/runtime.Goexit", Want: "a failure, not a hang", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { runtime.Goexit(); return nil })

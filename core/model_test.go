@@ -1,6 +1,6 @@
 package core_test
 
-// Model-based randomized test (issue 6, item 1; API rules 1–12, 15).
+// Model-based randomized test (issue 6, item 1; API rules 1–13, 15).
 //
 // A sequential reference model of the job tree — states, parent links,
 // causes, failures passed up, exception handler reports — is driven with
@@ -51,9 +51,37 @@ package core_test
 //     interleavings). No phase waits for a watcher's goroutine to leave: a
 //     return still on its way only delays its job's finalization, which the
 //     checks wait for.
+//   - Scopes (rule 13). Instead of returning, a body (a Launch's, or a
+//     scope's) can be told to call core.Scope or core.SupervisorScope (one
+//     new child in five; a root is a scope one time in five, called from a
+//     driver goroutine). The scope's body takes its job from core.JobOf(ctx),
+//     so that the scope is a job of the tree like any other, and is then a
+//     body like a Launch's: released by the driver, or told to call a
+//     nested scope. The model keeps the scope's failures from climbing past
+//     it and from being reported, and treats a Scope as handling its
+//     children's failures and a SupervisorScope as a supervisor. Once the
+//     scope is final, Scope returns its cause (checked: nil if it
+//     completed) and the host's body returns exactly that, which core takes
+//     as any body's return: a failure (a *core.MultiError too) fails the
+//     host and climbs by the normal rules, a cancellation cancels it. A
+//     scope born cancelled (its host's job is cancelling) never runs its
+//     body, so its job is never seen: only what Scope returns is checked.
+//     Like a watcher's end, a Scope's return is a change the tree makes
+//     without the driver, and the model applies it in the same queue, in
+//     order. It happens once the scope's whole subtree is final, so the
+//     operation's own work inside it is over, and the failure of the
+//     operation stopped at the scope. It gives the host a root cause only
+//     if the host was not cancelled: Cancel or CancelChildren above the
+//     host cancels the host before the scope (they go top-down), so the
+//     operation was on the scope or inside it, and the host's new cause,
+//     and whatever it cancels and fails above, follows the operation's
+//     work. The exception is CancelChildren on the host itself, which may
+//     still be cancelling the host's other children when the scope's
+//     return cancels them with another cause: the planner does not choose
+//     it when the scope could end in that phase (mScopeRace).
 //   - So a tree changes only through the driver's one operation per phase
-//     and the watchers it cancels, and the order in which failures reach
-//     an ancestor is fixed.
+//     and the watchers and Scope returns it causes, and the order in which
+//     failures reach an ancestor is fixed.
 //   - What cannot change a state runs alongside anything: registering and
 //     disposing completion and cancelling handlers (on any job of the
 //     forest, from goroutines of their own), and Join. A handler registered
@@ -137,6 +165,7 @@ const (
 	mutDoubleHandler             // a handler call is recorded twice: as if core called it twice
 	mutDropCancel                // a Cancel the model applies is not made
 	mutLoseFailure               // a body told to fail (or panic) returns nil
+	mutScopeNil                  // Scope returns nil instead of its failure
 )
 
 // modelMutants names the mutants for JOBTREE_MODEL_MUTANT.
@@ -145,6 +174,7 @@ var modelMutants = map[string]modelMutant{
 	"double-handler": mutDoubleHandler,
 	"drop-cancel":    mutDropCancel,
 	"lose-failure":   mutLoseFailure,
+	"scope-nil":      mutScopeNil,
 }
 
 func (m modelMutant) String() string {
@@ -272,8 +302,12 @@ func (f *mFailure) String() string {
 func failureCause(f *mFailure) *mCause { return &mCause{kind: ckFailure, fail: f} }
 
 // sameCause is core's sameError on model causes: the same failure value of
-// a comparable type.
+// a comparable type, or the very same *core.MultiError (a scope's, handed
+// on by the body that called Scope: one mCause stands for one value).
 func sameCause(a, b *mCause) bool {
+	if a.kind == ckMulti {
+		return a == b
+	}
 	return a.kind == ckFailure && b.kind == ckFailure && a.fail == b.fail && !a.fail.uncomparable
 }
 
@@ -391,15 +425,21 @@ const (
 	mkLaunch mKind = iota
 	mkNewJob
 	mkSupervisor
+	mkScope           // the job of a core.Scope, made by a body (or a driver goroutine, at a root)
+	mkSupervisorScope // the job of a core.SupervisorScope, likewise
 )
 
-func (k mKind) String() string { return [...]string{"Launch", "NewJob", "NewSupervisorJob"}[k] }
+func (k mKind) String() string {
+	return [...]string{"Launch", "NewJob", "NewSupervisorJob", "Scope", "SupervisorScope"}[k]
+}
+
+func (k mKind) scope() bool { return k == mkScope || k == mkSupervisorScope }
 
 // States of a job's body.
 const (
 	mbNone     = iota // no body (NewJob, NewSupervisorJob)
 	mbWaiting         // lazy, not started
-	mbRunning         // running: blocked until the driver releases it (a watcher: until cancelled)
+	mbRunning         // running: blocked until the driver releases it (a watcher: until cancelled; a host: until its scope returns)
 	mbReturned        // returned
 	mbNever           // will never run: cancelled before it started
 )
@@ -425,6 +465,22 @@ type mJob struct {
 
 	handles, reports, supervisor bool
 	rec                          *modelRecorder // exception handler of its creation context
+
+	// Scopes. A scope's body runs on the goroutine that called Scope: its
+	// host's body (host is its parent then), or a driver goroutine for a
+	// root scope (host nil).
+	scoped  bool  // a Scope or SupervisorScope job: its failure is returned, never passed up
+	inScope bool  // a scope is above it
+	host    *mJob // the body that called Scope; nil for a root scope
+	hosting *mJob // the scope this body is inside of (blocked in Scope), nil if none
+	wrap    bool  // Scope is called with a context of its own exception handler
+	// What Scope returned: scopeRet, valid once scopeDone is closed.
+	scopeRet  error
+	scopeDone chan struct{}
+	// The goroutine labels while the scope's body runs, and the text
+	// that finds them in a goroutine profile (modelScopeKey).
+	lctx  context.Context
+	lfind string
 
 	parent *mJob   // attached parent; nil for a root or a job born cancelled
 	kids   []*mJob // attached children, in attach order
@@ -569,7 +625,7 @@ func (r *modelRound) mDrain(work []mItem) {
 func (r *modelRound) mOfferUp(j *mJob, err *mCause) {
 	for x, rooted := j, true; rooted; {
 		p := x.parent
-		if p == nil || p.supervisor {
+		if p == nil || p.supervisor || x.scoped {
 			return
 		}
 		var work []mItem
@@ -655,6 +711,11 @@ func (r *modelRound) mFinalizeOne(j *mJob) *mJob {
 	}
 	j.final = true
 	j.finalPhase = r.phase
+	if j.scoped {
+		// Scope returns now, on its host's goroutine: in order with
+		// the watchers' returns (mEndWatchers).
+		r.watchers = append(r.watchers, j)
+	}
 	if p := j.parent; p != nil {
 		p.holds--
 		if p.finalizing() {
@@ -666,14 +727,21 @@ func (r *modelRound) mFinalizeOne(j *mJob) *mJob {
 
 func (r *modelRound) mPassFailure(j *mJob, final *mCause) {
 	handled := false
-	if p := j.parent; p != nil && !p.supervisor {
+	if p := j.parent; p != nil && !p.supervisor && !j.scoped {
 		fails := []*mCause{final}
 		if final.kind == ckMulti {
 			fails = final.list
 		}
 		if j.rootFailure {
 			if j.offered {
-				fails = fails[1:]
+				// The root went up already: skip it, all of it when
+				// it is an aggregate (a scope's MultiError returned
+				// by a body), whose failures lead the final cause.
+				skip := 1
+				if j.root.kind == ckMulti {
+					skip = len(j.root.list)
+				}
+				fails = fails[skip:]
 			} else {
 				j.offered = true
 			}
@@ -694,19 +762,25 @@ func (j *mJob) mFinalCause() (*mCause, bool) {
 		return j.root, true
 	}
 	var failures []*mCause
-	for _, c := range append([]*mCause{j.root}, j.others...) {
-		if c.isCancel() {
-			continue
-		}
-		dup := false
+	appendNew := func(c *mCause) {
 		for _, f := range failures {
 			if sameCause(f, c) {
-				dup = true
-				break
+				return
 			}
 		}
-		if !dup {
-			failures = append(failures, c)
+		failures = append(failures, c)
+	}
+	for _, c := range append([]*mCause{j.root}, j.others...) {
+		switch {
+		case c.isCancel():
+		case c.kind == ckMulti:
+			// An aggregate (a scope's, returned by a body) is
+			// flattened: the final cause lists failures.
+			for _, f := range c.list {
+				appendNew(f)
+			}
+		default:
+			appendNew(c)
 		}
 	}
 	switch len(failures) {
@@ -735,11 +809,17 @@ func (r *modelRound) mEndOwnWork(j *mJob, refuseCancelled bool) bool {
 // call, in the order they were cancelled: each returns ctx.Err(), the echo
 // of its own cancellation (core's echoesOwnCancellation), which ends the
 // job's own work without adding a cause. Ending one may finalize jobs
-// whose failures cancel more watchers: they end too.
+// whose failures cancel more watchers: they end too. The same queue holds
+// the scopes that became final: each Scope call returns, in turn, and its
+// host's body returns what Scope returned (mScopeReturns).
 func (r *modelRound) mEndWatchers() {
 	for len(r.watchers) > 0 {
 		w := r.watchers[0]
 		r.watchers = r.watchers[1:]
+		if w.scoped {
+			r.mScopeReturns(w)
+			continue
+		}
 		if w.body != mbRunning {
 			continue // born cancelled: its body never runs
 		}
@@ -749,14 +829,47 @@ func (r *modelRound) mEndWatchers() {
 	}
 }
 
+// mScopeReturns applies the return of Scope for the scope s, which is
+// final: it returns s's cause (nil if s completed), and the body that
+// called it returns the same, as core's endBody takes it: nil ends its
+// own work, a cancellation (a *core.CancellationError, used as is) too,
+// and a failure (or a MultiError) fails its job, which passes it up by
+// the normal rules. A root scope's driver goroutine only records it.
+func (r *modelRound) mScopeReturns(s *mJob) {
+	c := s.cause()
+	if c != nil && !c.isCancel() {
+		r.scopeFailures++
+	}
+	h := s.host
+	if h == nil {
+		return
+	}
+	h.hosting = nil
+	h.body = mbReturned
+	switch {
+	case c == nil:
+		r.mEndOwnWork(h, false)
+	case c.isCancel():
+		r.mCancel(h, c, mmOwnWork)
+	default:
+		r.mCancel(h, c, mmFailure|mmOwnWork)
+	}
+	if !h.final {
+		// As for a release (planReleaseAs): the phase waits until the
+		// host's body has returned.
+		r.quiet = true
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Harness records.
 
 // modelOutcome is what a released body does.
 type modelOutcome struct {
-	kind int
-	err  error // outFail: returned; outPanic: panicked with
-	ce   *core.CancellationError
+	kind  int
+	err   error // outFail: returned; outPanic: panicked with
+	ce    *core.CancellationError
+	scope *mJob // outScope: the scope to make
 }
 
 const (
@@ -765,6 +878,7 @@ const (
 	outPanic         // panic(err)
 	outCancel        // return ce
 	outEcho          // return ctx.Err()
+	outScope         // call Scope (or SupervisorScope) and return what it returned
 )
 
 // modelRecorder is an exception handler: failures are expected in a fixed
@@ -904,10 +1018,13 @@ type modelRound struct {
 	quiet bool // the phase's checks must wait until the round is quiescent
 
 	quietPhases int     // phases that waited for quiescence
-	watchers    []*mJob // watchers cancelled whose bodies the model has not ended yet
+	watchers    []*mJob // watchers cancelled whose bodies the model has not ended yet, and scopes final whose Scope has not returned
 	watcherEnds int     // watcher bodies ended
 	races       int     // failures that climbed to a Completing parent waiting for them alone while watchers they cancelled ended
 	growPhases  int     // the first phases, which mostly add children
+
+	scopes        []*mJob // every scope made, those born cancelled (in no tree) included
+	scopeFailures int     // Scope calls that returned a failure
 
 	problems []string
 	history  []string // the operations planned, phase by phase, for the failure report
@@ -917,6 +1034,10 @@ type modelRound struct {
 var modelRunID atomic.Int64
 
 const modelLabelKey = "jobtree-model"
+
+// modelScopeKey labels the goroutine that runs a scope's body, and then
+// waits in Scope for the scope's job, with the scope (modelRound.runScope).
+const modelScopeKey = "jobtree-model-scope"
 
 func newModelRound(name, label string, rng modelChooser, mut modelMutant) *modelRound {
 	r := &modelRound{
@@ -953,10 +1074,10 @@ func (r *modelRound) newRecorder() *modelRecorder {
 	return rc
 }
 
-// newFailure makes a failure value: uncomparable one time in three, and
-// now and then (comparable) the reuse of an earlier one, which core must
-// recognise by identity.
-func (r *modelRound) newFailure() *mFailure {
+// newFailure makes a failure value for job j (nil: for a Cancel cause):
+// uncomparable one time in three, and now and then (comparable) the reuse
+// of an earlier one, which core must recognise by identity.
+func (r *modelRound) newFailure(j *mJob) *mFailure {
 	if len(r.failures) > 0 && r.rng.IntN(8) == 0 {
 		return r.failures[r.rng.IntN(len(r.failures))]
 	}
@@ -975,7 +1096,7 @@ func (r *modelRound) newFailure() *mFailure {
 func (r *modelRound) newCancelCause() (*mCause, error) {
 	switch r.rng.IntN(4) {
 	case 0:
-		f := r.newFailure()
+		f := r.newFailure(nil)
 		return failureCause(f), f.err
 	case 1:
 		ce := &core.CancellationError{Message: fmt.Sprintf("model cancel %d", r.newID())}
@@ -1003,9 +1124,9 @@ func (r *modelRound) goLabeled(wg *sync.WaitGroup, f func()) {
 	}()
 }
 
-// body returns the body of the Launch job j: it blocks until released (or
-// the round is aborted) and then does what it was told; a watcher's
-// blocks until its context is done and then returns ctx.Err().
+// body returns the body of the Launch or scope job j: it blocks until
+// released (or the round is aborted) and then does what it was told; a
+// watcher's blocks until its context is done and then returns ctx.Err().
 func (r *modelRound) body(j *mJob) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		if j.bodyRuns.Add(1) == 1 {
@@ -1039,9 +1160,44 @@ func (r *modelRound) body(j *mJob) func(ctx context.Context) error {
 			return out.ce
 		case outEcho:
 			return ctx.Err()
+		case outScope:
+			sctx := ctx
+			if out.scope.wrap {
+				sctx = core.WithExceptionHandler(ctx, out.scope.rec.handle)
+			}
+			return r.runScope(sctx, out.scope)
 		}
 		return nil
 	}
+}
+
+// runScope calls Scope (or SupervisorScope) with ctx for the scope s,
+// records what it returned and returns it. The scope's body makes s's job
+// observable (core.JobOf) and then is a body like a Launch's; it never runs
+// if the scope is born cancelled.
+func (r *modelRound) runScope(ctx context.Context, s *mJob) error {
+	inner := func(ctx context.Context) error {
+		s.real = core.JobOf(ctx) // published by closing s.started
+		pprof.SetGoroutineLabels(s.lctx)
+		return r.body(s)(ctx)
+	}
+	var err error
+	if s.kind == mkScope {
+		err = core.Scope(ctx, inner)
+	} else {
+		err = core.SupervisorScope(ctx, inner)
+	}
+	if s.host != nil && s.host.scoped {
+		pprof.SetGoroutineLabels(s.host.lctx) // back in the enclosing scope's body
+	} else {
+		pprof.SetGoroutineLabels(r.lctx)
+	}
+	if err != nil && !core.IsCancellation(err) && r.inject(mutScopeNil) {
+		err = nil
+	}
+	s.scopeRet = err
+	close(s.scopeDone)
+	return err
 }
 
 // waitStarted waits until j's body runs; false (with a problem) if it does
@@ -1078,14 +1234,21 @@ func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, la
 		lazy:        lazy,
 		watcher:     watcher,
 		opt:         opt,
-		supervisor:  kind == mkSupervisor,
+		supervisor:  kind == mkSupervisor || kind == mkSupervisorScope,
+		inScope:     p != nil && (p.scoped || p.inScope),
 		cancelPhase: mNever,
 		finalPhase:  mNever,
 		reportIdx:   -1,
 	}
-	j.name = fmt.Sprintf("t%d.j%d", tr.idx, len(tr.jobs))
-	tr.jobs = append(tr.jobs, j)
-	r.jobs = append(r.jobs, j)
+	// A scope born cancelled never runs its body, so its job cannot be
+	// observed: it is in no tree, only Scope's return is checked.
+	if kind.scope() && p != nil && (p.cancelled || p.closed()) {
+		j.name = fmt.Sprintf("t%d.s%d", tr.idx, len(r.scopes))
+	} else {
+		j.name = fmt.Sprintf("t%d.j%d", tr.idx, len(tr.jobs))
+		tr.jobs = append(tr.jobs, j)
+		r.jobs = append(r.jobs, j)
+	}
 	switch kind {
 	case mkLaunch:
 		j.handles, j.reports = true, true
@@ -1097,6 +1260,19 @@ func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, la
 		j.release = make(chan modelOutcome, 1)
 	case mkNewJob:
 		j.handles = p != nil && p.handles
+	case mkScope, mkSupervisorScope:
+		j.scoped, j.handles = true, kind == mkScope
+		j.body = mbRunning
+		j.started = make(chan struct{})
+		j.release = make(chan modelOutcome, 1)
+		j.scopeDone = make(chan struct{})
+		j.lctx = pprof.WithLabels(r.lctx, pprof.Labels(modelScopeKey, r.label+"/"+j.name))
+		j.lfind = `"` + modelScopeKey + `":"` + r.label + "/" + j.name + `"`
+		j.wrap = wrap && p != nil
+		if p != nil {
+			j.host, p.hosting = p, j
+		}
+		r.scopes = append(r.scopes, j)
 	}
 	if p != nil && !wrap {
 		j.rec = p.rec // the creation context carries the parent's handler
@@ -1113,7 +1289,7 @@ func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, la
 				cause = causeForChild(p.root)
 			}
 			r.mCancel(j, cause, 0)
-			if kind == mkLaunch {
+			if kind == mkLaunch || kind.scope() {
 				j.body = mbNever
 				if !lazy {
 					r.mEndOwnWork(j, false)
@@ -1144,9 +1320,12 @@ func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, la
 	what := fmt.Sprintf("%v(%v)", kind, j)
 	return func() *opResult {
 		var ctx context.Context
-		if p == nil {
+		switch {
+		case kind.scope() && p != nil:
+			// The host's body calls Scope, with its own context.
+		case p == nil:
 			ctx = core.WithExceptionHandler(context.Background(), j.rec.handle)
-		} else {
+		default:
 			ctx = p.real.Context()
 			if wrap {
 				ctx = core.WithExceptionHandler(ctx, j.rec.handle)
@@ -1161,6 +1340,12 @@ func (r *modelRound) planNewJob(t testing.TB, tr *mTree, p *mJob, kind mKind, la
 		case mkSupervisor:
 			j.cj = core.NewSupervisorJob(ctx)
 			j.real = j.cj
+		case mkScope, mkSupervisorScope:
+			if p == nil {
+				r.goLabeled(nil, func() { _ = r.runScope(ctx, j) }) // ends when Scope returns
+			} else {
+				p.release <- modelOutcome{kind: outScope, scope: j} // the host calls Scope
+			}
 		}
 		res := &opResult{what: what, got: true, want: true}
 		if runs {
@@ -1237,11 +1422,13 @@ func (r *modelRound) planTreeOp(t testing.TB, tr *mTree, drain bool) func() *opR
 				op = r.planFail(j)
 			}
 		case opRelease:
-			if j := pick(r.rng, filterJobs(tr.jobs, func(j *mJob) bool { return j.body == mbRunning && !j.watcher })); j != nil {
+			if j := pick(r.rng, filterJobs(tr.jobs, releasable)); j != nil {
 				op = r.planRelease(j)
 			}
 		case opCancelChildren:
-			op = r.planCancelChildren(r.pickLive(tr.jobs))
+			if j := r.pickLive(tr.jobs); !r.mScopeRace(j) {
+				op = r.planCancelChildren(j)
+			}
 		case opStart:
 			if j := r.pickLive(filterJobs(tr.jobs, func(j *mJob) bool { return j.lazy })); j != nil {
 				op = r.planStart(t, j)
@@ -1270,7 +1457,7 @@ func (r *modelRound) planAim(t testing.TB, tr *mTree) func() *opResult {
 		if j.cancelled || j.final || j.parent == nil || j.parent.supervisor {
 			return false
 		}
-		return (j.body == mbNone && !j.completing) || (j.body == mbRunning && !j.watcher)
+		return !j.scoped && ((j.body == mbNone && !j.completing) || releasable(j))
 	}
 	// alone: j is all its parent waits for, and the parent is not
 	// cancelled (j is not either then).
@@ -1288,13 +1475,13 @@ func (r *modelRound) planAim(t testing.TB, tr *mTree) func() *opResult {
 			unblock = append(unblock, r.mBlocker(c))
 		case alone(c) && p.completing:
 			fail = append(fail, c)
-		case alone(c) && (p.body == mbNone || (p.body == mbRunning && !p.watcher)):
+		case alone(c) && (p.body == mbNone || releasable(p)):
 			complete = append(complete, p)
 		}
 	}
 	for _, p := range tr.jobs {
 		if !p.cancelled && !p.final && !p.supervisor && p.holds == 0 &&
-			((p.body == mbNone && !p.completing) || (p.body == mbRunning && !p.watcher)) {
+			((p.body == mbNone && !p.completing) || releasable(p)) {
 			grow = append(grow, p)
 		}
 	}
@@ -1336,13 +1523,36 @@ func (r *modelRound) planAim(t testing.TB, tr *mTree) func() *opResult {
 	return nil
 }
 
+// releasable reports whether j's body is blocked until the driver releases
+// it: it runs, is no watcher, and is not inside a Scope call.
+func releasable(j *mJob) bool { return j.body == mbRunning && !j.watcher && j.hosting == nil }
+
+// mScopeRace reports whether CancelChildren on j would race with the
+// return of a scope: j hosts a scope that the cancellation lets finalize
+// (nothing below it blocks), so j's body returns the scope's cancellation
+// and cancels j with it, while CancelChildren may still be cancelling j's
+// other children, which then get one cause or the other. Cancel on an
+// ancestor has no such race: it cancels the host before the scope.
+func (r *modelRound) mScopeRace(j *mJob) bool {
+	s := j.hosting
+	if s == nil || j.cancelled || releasable(s) || r.mBlocker(s) != nil {
+		return false
+	}
+	for _, k := range j.kids {
+		if k != s && !k.final && !k.cancelled {
+			return true
+		}
+	}
+	return false
+}
+
 // mRacy reports whether a failure that cancels j now races as in
 // TestRule7_FailureNotLostToConcurrentFinalization: j's parent, not a
 // supervisor, waits in Completing for j alone, and j waits only for
 // watchers below it, which the failure ends.
 func (r *modelRound) mRacy(j *mJob) bool {
 	p := j.parent
-	return p != nil && !p.supervisor && !p.cancelled && p.completing && p.holds == 1 &&
+	return p != nil && !p.supervisor && !j.scoped && !p.cancelled && p.completing && p.holds == 1 &&
 		!j.closed() && r.mWatched(j) && r.mBlocker(j) == nil
 }
 
@@ -1353,7 +1563,7 @@ func (r *modelRound) mBlocker(j *mJob) *mJob {
 		if k.final {
 			continue
 		}
-		if k.body == mbRunning && !k.watcher {
+		if k.body == mbRunning && !k.watcher && k.hosting == nil {
 			return k
 		}
 		if b := r.mBlocker(k); b != nil {
@@ -1424,7 +1634,7 @@ func (r *modelRound) planDrainOp(t testing.TB, tr *mTree) func() *opResult {
 		case j.final:
 			return false
 		case j.body == mbRunning:
-			return true
+			return j.hosting == nil // a host's body ends when its scope does
 		case j.body == mbNone:
 			return !j.completing && !j.cancelled
 		}
@@ -1458,6 +1668,21 @@ func (r *modelRound) planDrainOp(t testing.TB, tr *mTree) func() *opResult {
 }
 
 func (r *modelRound) planChild(t testing.TB, tr *mTree, p *mJob) func() *opResult {
+	// One new child in five is a scope (1, not 0: not when a fuzz input
+	// ran out), made by p's body if it can, else by another body.
+	if r.rng.IntN(5) == 1 {
+		host := p
+		if !releasable(host) {
+			host = pick(r.rng, filterJobs(tr.jobs, releasable))
+		}
+		if host != nil {
+			kind := mkScope
+			if r.rng.IntN(3) == 0 {
+				kind = mkSupervisorScope
+			}
+			return r.planNewJob(t, tr, host, kind, false, false, "", r.rng.IntN(6) == 0)
+		}
+	}
 	kind := mKind(r.rng.IntN(3))
 	if r.rng.IntN(2) == 0 {
 		kind = mkLaunch // more bodies
@@ -1519,7 +1744,7 @@ func (r *modelRound) planFailAs(j *mJob, choice int) func() *opResult {
 		err = context.Canceled
 		want = r.mCancel(j, j.cancellationOf(failureCause(&mFailure{err: context.Canceled, sentinel: true})), mmFail)
 	default:
-		f := r.newFailure()
+		f := r.newFailure(j)
 		err = f.err
 		want = r.mCancel(j, failureCause(f), mmFail|mmFailure)
 	}
@@ -1553,7 +1778,7 @@ func (r *modelRound) planReleaseAs(j *mJob, choice int) func() *opResult {
 	case outNil:
 		r.mEndOwnWork(j, false)
 	case outFail, outPanic:
-		f := r.newFailure()
+		f := r.newFailure(j)
 		if out.kind == outPanic {
 			// A panic is a new error of its own (*core.PanicError).
 			f = &mFailure{id: f.id, err: f.err, uncomparable: f.uncomparable, panicked: true}
@@ -1819,6 +2044,9 @@ func (r *modelRound) runPhase(t testing.TB, first, drain bool) bool {
 	if first {
 		for _, tr := range r.trees {
 			kind := mKind(r.rng.IntN(3))
+			if r.rng.IntN(5) == 1 { // a root scope, called from a driver goroutine
+				kind = mkScope + mKind(r.rng.IntN(2))
+			}
 			treeOps = append(treeOps, r.planNewJob(t, tr, nil, kind, false, false, "", false))
 		}
 	} else {
@@ -1889,7 +2117,7 @@ func (r *modelRound) settle(t testing.TB, final bool) bool {
 	deadline := time.Now().Add(stressWaitLimit(t))
 	for spins := 0; ; spins++ {
 		bad := r.check(final)
-		if len(bad) == 0 && (!r.quiet || r.quiescent()) {
+		if len(bad) == 0 && (!r.quiet || r.quiescent(false)) {
 			if !r.quiet {
 				return true
 			}
@@ -1897,7 +2125,7 @@ func (r *modelRound) settle(t testing.TB, final bool) bool {
 			r.quietPhases++
 			continue // check once more: the last goroutine just left
 		}
-		if spins >= 64 && spins%64 == 0 && r.quiescent() {
+		if spins >= 64 && spins%64 == 0 && r.quiescent(true) {
 			if bad = r.check(final); len(bad) == 0 {
 				return true
 			}
@@ -1926,20 +2154,51 @@ func (r *modelRound) settle(t testing.TB, final bool) bool {
 // that becomes final in between only lowers what is expected (its joiner
 // will return), and so does a watcher whose context becomes done (it will
 // return), so a count that matches cannot be a stale one.
-func (r *modelRound) quiescent() bool {
-	n := modelLabeled(`"` + modelLabelKey + `":"` + r.label + `"`)
+//
+// With fewer, a round that disagrees with the model is quiescent too: every
+// goroutine expected exists until the model says it ends, so one missing
+// (a Scope that returned before its job was final, say) will not come
+// back, and waiting for it would only delay the report until the wait
+// limit.
+//
+// A scope whose body returned but which waits for its children keeps its
+// goroutine (its host's): counting cannot tell whether core has handled
+// the body's return, so that goroutine must also be parked in Scope,
+// waiting for the job (labelled with the scope, its first frame core's
+// runScope), not still in the body or in core's handling of its return.
+func (r *modelRound) quiescent(fewer bool) bool {
+	groups := modelProfile()
+	n := modelCount(groups, `"`+modelLabelKey+`":"`+r.label+`"`)
 	bodies, joins := r.waiting()
-	return n == bodies+joins
+	if fewer && n < bodies+joins {
+		return true
+	}
+	if n != bodies+joins {
+		return false
+	}
+	for _, s := range r.jobs {
+		if s.scoped && s.body == mbReturned && !s.final && !modelParkedInScope(groups, s.lfind) {
+			return false
+		}
+	}
+	return true
 }
 
 // waiting counts the goroutines the model expects to be left: the bodies
 // it says are blocked, and the Join calls waiting for a job whose Done is
 // not closed. A watcher the model ended whose context is not done (a
 // disagreement the checks report) is blocked too, and stays so: counting
-// it lets that disagreement be reported at once.
+// it lets that disagreement be reported at once. A scope's body runs on
+// its host's goroutine, counted with the host (whose body runs until its
+// Scope call returns); a root scope's is a driver goroutine, there until
+// the scope is final.
 func (r *modelRound) waiting() (bodies, joins int) {
 	for _, j := range r.jobs {
 		switch {
+		case j.scoped:
+			if j.host == nil && !j.final {
+				bodies++
+			}
 		case j.body == mbRunning:
 			bodies++
 		case j.watcher && j.body == mbReturned && !isClosed(j.real.Context().Done()):
@@ -1962,38 +2221,79 @@ func (r *modelRound) goroutines() string {
 }
 
 // modelLabeled counts the goroutines whose labels contain the text lbl.
-func modelLabeled(lbl string) int {
-	n, _ := modelLabeledStacks(lbl)
-	return n
-}
+func modelLabeled(lbl string) int { return modelCount(modelProfile(), lbl) }
 
 // modelLabeledStacks counts the goroutines whose labels contain the text
 // lbl, and returns their stacks (as the goroutine profile groups them).
 func modelLabeledStacks(lbl string) (int, string) {
+	n := 0
+	var stacks strings.Builder
+	for _, g := range modelProfile() {
+		if strings.Contains(g.labels, lbl) {
+			n += g.count
+			fmt.Fprintf(&stacks, "%d goroutine(s):\n", g.count)
+			for _, f := range g.frames {
+				stacks.WriteString(f + "\n")
+			}
+		}
+	}
+	return n, stacks.String()
+}
+
+// modelGroup is a group of goroutines of the goroutine profile: how many,
+// their labels line, and their stack's frames (runtime frames at the top
+// left out), first the innermost.
+type modelGroup struct {
+	count  int
+	labels string
+	frames []string
+}
+
+// modelProfile reads the goroutine profile.
+func modelProfile() []modelGroup {
 	var buf bytes.Buffer
 	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
 		panic(err)
 	}
-	n, count := 0, 0
-	var stacks strings.Builder
-	in := false
+	var groups []modelGroup
 	for _, line := range strings.Split(buf.String(), "\n") {
-		if i := strings.Index(line, " @ "); i > 0 && line[0] >= '0' && line[0] <= '9' {
-			count, _ = strconv.Atoi(line[:i])
-			in = false
-			continue
-		}
-		if strings.HasPrefix(line, "# labels: ") && strings.Contains(line, lbl) {
-			n += count
-			in = true
-			fmt.Fprintf(&stacks, "%d goroutine(s):\n", count)
-			continue
-		}
-		if in && strings.HasPrefix(line, "#\t") {
-			stacks.WriteString(line + "\n")
+		switch i := strings.Index(line, " @ "); {
+		case i > 0 && line[0] >= '0' && line[0] <= '9':
+			count, _ := strconv.Atoi(line[:i])
+			groups = append(groups, modelGroup{count: count})
+		case len(groups) == 0:
+		case strings.HasPrefix(line, "# labels: "):
+			groups[len(groups)-1].labels = line
+		case strings.HasPrefix(line, "#\t"):
+			groups[len(groups)-1].frames = append(groups[len(groups)-1].frames, line)
 		}
 	}
-	return n, stacks.String()
+	return groups
+}
+
+// modelCount counts the goroutines whose labels contain the text lbl.
+func modelCount(groups []modelGroup, lbl string) int {
+	n := 0
+	for _, g := range groups {
+		if strings.Contains(g.labels, lbl) {
+			n += g.count
+		}
+	}
+	return n
+}
+
+// modelParkedInScope reports whether exactly one goroutine has labels
+// containing lbl, and it waits in core's runScope (its first frame, once
+// the runtime's are left out).
+func modelParkedInScope(groups []modelGroup, lbl string) bool {
+	n, parked := 0, false
+	for _, g := range groups {
+		if strings.Contains(g.labels, lbl) {
+			n += g.count
+			parked = len(g.frames) > 0 && strings.Contains(g.frames[0], "/core.runScope+")
+		}
+	}
+	return n == 1 && parked
 }
 
 // ---------------------------------------------------------------------------
@@ -2059,13 +2359,27 @@ func (r *modelRound) check(final bool) []string {
 				add("%v: context.Cause(Context()): %s", j, m)
 			}
 		}
-		if j.kind == mkLaunch {
+		if j.kind == mkLaunch || j.scoped {
 			ran := j.body == mbRunning || j.body == mbReturned
 			if got := j.bodyRuns.Load(); got > 1 || (got == 1) != ran {
 				add("%v: body ran %d times, want %d", j, got, map[bool]int{true: 1}[ran])
 			}
 			if final && !ran && j.body != mbNever {
 				add("%v: body state %d at the end of the round (model bug)", j, j.body)
+			}
+		}
+	}
+	for _, s := range r.scopes {
+		// Rule 13: Scope returns once its job is final, its final cause
+		// (nil if it completed).
+		switch returned := isClosed(s.scopeDone); {
+		case s.final && !returned:
+			add("%v: Scope has not returned although its job is final", s)
+		case !s.final && returned:
+			add("%v: Scope returned %v although its job is not final", s, s.scopeRet)
+		case returned:
+			if m := matchCause(s.scopeRet, s.cause()); m != "" {
+				add("%v: Scope returned: %s (rule 13)", s, m)
 			}
 		}
 	}
@@ -2278,6 +2592,8 @@ type modelStats struct {
 	cancelled, failed, multi, deep              int // jobs ending cancelled; with a failure; with a MultiError; failures that climbed ≥ 2 levels
 	uncomparable, panics, quiet                 int
 	watchers, races                             int // watcher bodies ended; failures racing them (modelRound.races)
+	scopes, supScopes, rootScopes, nested       int // scopes made: all, SupervisorScopes, at a root, made by a scope's body
+	scopesBornCancelled, scopeFailures          int // scopes whose body never ran; Scope calls that returned a failure
 }
 
 func (s *modelStats) add(o modelStats) {
@@ -2296,19 +2612,41 @@ func (s *modelStats) add(o modelStats) {
 	s.quiet += o.quiet
 	s.watchers += o.watchers
 	s.races += o.races
+	s.scopes += o.scopes
+	s.supScopes += o.supScopes
+	s.rootScopes += o.rootScopes
+	s.nested += o.nested
+	s.scopesBornCancelled += o.scopesBornCancelled
+	s.scopeFailures += o.scopeFailures
 }
 
 func (s modelStats) String() string {
 	return fmt.Sprintf("%d phases, %d jobs, %d tree operations, %d handlers, %d joins, %d exception reports; "+
 		"jobs ending cancelled %d, failed %d, with a MultiError %d; failures reaching a grandparent %d; uncomparable failures %d; panics %d; phases waiting for quiescence %d; "+
-		"watchers ended by their cancellation %d; failures climbing to a Completing parent while watchers they cancelled end %d",
-		s.phases, s.jobs, s.ops, s.handlers, s.joins, s.reports, s.cancelled, s.failed, s.multi, s.deep, s.uncomparable, s.panics, s.quiet, s.watchers, s.races)
+		"watchers ended by their cancellation %d; failures climbing to a Completing parent while watchers they cancelled end %d; "+
+		"scopes %d (SupervisorScopes %d, at a root %d, inside a scope %d, born cancelled %d), of which returned a failure %d",
+		s.phases, s.jobs, s.ops, s.handlers, s.joins, s.reports, s.cancelled, s.failed, s.multi, s.deep, s.uncomparable, s.panics, s.quiet, s.watchers, s.races,
+		s.scopes, s.supScopes, s.rootScopes, s.nested, s.scopesBornCancelled, s.scopeFailures)
 }
 
 // stats counts what the round exercised.
 func (r *modelRound) stats() modelStats {
 	st := modelStats{phases: r.phase, jobs: len(r.jobs), ops: len(r.history), handlers: len(r.handlers), joins: len(r.joins), quiet: r.quietPhases,
-		watchers: r.watcherEnds, races: r.races}
+		watchers: r.watcherEnds, races: r.races, scopes: len(r.scopes), scopeFailures: r.scopeFailures}
+	for _, s := range r.scopes {
+		if s.kind == mkSupervisorScope {
+			st.supScopes++
+		}
+		switch {
+		case s.host == nil:
+			st.rootScopes++
+		case s.host.scoped:
+			st.nested++
+		}
+		if s.body == mbNever {
+			st.scopesBornCancelled++
+		}
+	}
 	for _, rc := range r.recs {
 		st.reports += len(rc.want)
 	}
@@ -2406,7 +2744,7 @@ func (r *modelRound) allDone() bool {
 // after the fact changes nothing.
 func (r *modelRound) finalChecks(t testing.TB) {
 	for _, j := range r.jobs {
-		if j.kind == mkLaunch && j.body == mbReturned && !j.returned.Load() {
+		if (j.kind == mkLaunch || j.scoped) && j.body == mbReturned && !j.returned.Load() {
 			r.problem("end: the body of %v never returned", j)
 		}
 	}
@@ -2482,7 +2820,7 @@ func modelConfig(t testing.TB) (seed uint64, only int, mut modelMutant) {
 	if s := os.Getenv(modelMutantEnv); s != "" {
 		m, ok := modelMutants[s]
 		if !ok {
-			t.Fatalf("%s=%q: want one of skip-handler, double-handler, drop-cancel, lose-failure", modelMutantEnv, s)
+			t.Fatalf("%s=%q: want one of skip-handler, double-handler, drop-cancel, lose-failure, scope-nil", modelMutantEnv, s)
 		}
 		mut = m
 	}
@@ -2547,13 +2885,14 @@ func TestModel(t *testing.T) {
 
 // TestModel_Mutants shows that the model can fail: for each fault the
 // harness can inject (a handler call skipped or recorded twice, a Cancel
-// dropped, a body's failure lost), rounds are played until one fails; that
+// dropped, a body's failure lost, a scope's failure returned as nil),
+// rounds are played until one fails; that
 // round must be one in which the fault struck, and every round before it
 // must have passed.
 func TestModel_Mutants(t *testing.T) {
 	t.Parallel()
 	seed, _, _ := modelConfig(t)
-	for _, name := range []string{"skip-handler", "double-handler", "drop-cancel", "lose-failure"} {
+	for _, name := range []string{"skip-handler", "double-handler", "drop-cancel", "lose-failure", "scope-nil"} {
 		t.Run(name, func(t *testing.T) {
 			mut := modelMutants[name]
 			const maxRounds = 200
