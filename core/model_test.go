@@ -2913,3 +2913,40 @@ func TestModel_Mutants(t *testing.T) {
 		})
 	}
 }
+
+// TestModel_SeesScopeWaiting checks what the model's quiescence relies on:
+// a goroutine whose Scope waits for the scope's children is seen parked,
+// with core's runScope as its first frame (modelParkedInScope). Should
+// runScope be renamed or inlined, this test says so at once, where the
+// model would only run into its time limit.
+func TestModel_SeesScopeWaiting(t *testing.T) {
+	t.Parallel()
+	lbl := `"` + modelScopeKey + `":"guard/` + t.Name() + `"`
+	release := make(chan struct{})
+	scopeCtx := make(chan context.Context)
+	attached := make(chan struct{})
+	returned := make(chan error, 1)
+	go pprof.Do(context.Background(), pprof.Labels(modelScopeKey, "guard/"+t.Name()), func(ctx context.Context) { // ends when Scope returns
+		returned <- core.Scope(ctx, func(ctx context.Context) error {
+			scopeCtx <- ctx
+			<-attached
+			return nil // the scope now waits for its child
+		})
+	})
+	// The child is launched from this goroutine, so that it does not
+	// inherit the scope goroutine's label (as in the model).
+	core.Launch(<-scopeCtx, func(context.Context) error { <-release; return nil })
+	close(attached)
+	deadline := time.Now().Add(testkit.WaitTimeout(t))
+	for !modelParkedInScope(modelProfile(), lbl) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("a goroutine waiting in Scope for the scope's children is never seen parked with core's runScope as its first frame; the model's quiescence check (modelParkedInScope) must follow core's scope code\n%s", testkit.GoroutineDump())
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	if err := testkit.WaitChan(t, returned, "Scope to return"); err != nil {
+		t.Errorf("Scope = %v, want nil", err)
+	}
+}
