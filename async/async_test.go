@@ -84,7 +84,7 @@ func TestAsync_IsAJob(t *testing.T) {
 		t.Errorf("String() = %q, want it to show the name %q", s, "fetch")
 	}
 	close(release)
-	waitDone(t, d)
+	testkit.WaitDone(t, d)
 	testkit.CheckState(t, parent, core.Active)
 }
 
@@ -115,7 +115,7 @@ func TestAsync_Failure(t *testing.T) {
 	}
 	_, err := call(t, "sibling Await", func() (int, error) { return sibling.Await(context.Background()) })
 	testkit.WantCancellation(t, "sibling's Await", err, failure)
-	waitDone(t, parent)
+	testkit.WaitDone(t, parent)
 	rec.ExpectNone(t) // a NewJob and an Async never report
 }
 
@@ -214,7 +214,7 @@ func TestAsync_LostException(t *testing.T) {
 	if _, err := call(t, "Join", func() (struct{}, error) { return struct{}{}, d.Join(context.Background()) }); err != nil {
 		t.Errorf("Join(ctx) = %v, want nil", err)
 	}
-	waitDone(t, parent) // the NewJob is cancelled by its failing child
+	testkit.WaitDone(t, parent) // the NewJob is cancelled by its failing child
 	rec.ExpectNone(t)
 }
 
@@ -631,7 +631,7 @@ func TestGetCompleted(t *testing.T) {
 		}, 0, nil},
 		{"Completed", core.Completed, func(t *testing.T) (async.Deferred[int], func()) {
 			d := async.Async(context.Background(), func(context.Context) (int, error) { return 1, nil })
-			waitDone(t, d)
+			testkit.WaitDone(t, d)
 			return d, func() {}
 		}, 1, func(t *testing.T, err error) {
 			if err != nil {
@@ -640,7 +640,7 @@ func TestGetCompleted(t *testing.T) {
 		}},
 		{"Cancelled by failure", core.Cancelled, func(t *testing.T) (async.Deferred[int], func()) {
 			d := async.Async(context.Background(), func(context.Context) (int, error) { return 1, failure })
-			waitDone(t, d)
+			testkit.WaitDone(t, d)
 			return d, func() {}
 		}, 0, func(t *testing.T, err error) { wantFailure(t, "GetCompleted()", err, failure) }},
 		{"Cancelled", core.Cancelled, func(t *testing.T) (async.Deferred[int], func()) {
@@ -666,7 +666,7 @@ func TestGetCompleted(t *testing.T) {
 				tt.check(t, err)
 			}
 			finish()
-			waitDone(t, d)
+			testkit.WaitDone(t, d)
 		})
 	}
 }

@@ -35,7 +35,7 @@ func failedAsync[T any](t *testing.T, err error) async.Deferred[T] {
 		var zero T
 		return zero, err
 	})
-	waitDone(t, d)
+	testkit.WaitDone(t, d)
 	return d
 }
 
@@ -47,7 +47,7 @@ func TestAwaitAll_Values(t *testing.T) {
 	release := make(chan struct{})
 	slow := heldAsync(t, context.Background(), release, "slow")
 	fast := async.Async(context.Background(), func(context.Context) (string, error) { return "fast", nil })
-	waitDone(t, fast)
+	testkit.WaitDone(t, fast)
 	res := goCall(func() ([]string, error) { return async.AwaitAll(context.Background(), slow, fast) })
 	testkit.CheckState(t, slow, core.Active)
 	if returned(res) {
@@ -85,7 +85,7 @@ func TestAwaitAll_FailsFast(t *testing.T) {
 	parent := core.NewJob(nil)
 	defer parent.Cancel(nil)
 	ok := async.Async(parent.Context(), func(context.Context) (int, error) { return 1, nil })
-	waitDone(t, ok)
+	testkit.WaitDone(t, ok)
 	failure := testkit.NewErr("fails")
 	started := make(chan struct{})
 	failing := async.Async(context.Background(), func(context.Context) (int, error) {
@@ -106,7 +106,7 @@ func TestAwaitAll_FailsFast(t *testing.T) {
 	testkit.CheckState(t, parent, core.Active)
 	running.Cancel(nil)
 	close(release)
-	waitDone(t, running)
+	testkit.WaitDone(t, running)
 }
 
 // TestAwaitAll_MultipleFailures ports AwaitTest.testAwaitAllMultipleExceptions
@@ -154,7 +154,7 @@ func TestAwaitAll_MultipleFailures(t *testing.T) {
 			t.Errorf("AwaitAll = %v, want the first failure in time %v", err, early)
 		}
 		close(release)
-		waitDone(t, d1)
+		testkit.WaitDone(t, d1)
 	})
 }
 
@@ -196,7 +196,7 @@ func TestAwaitAll_CtxDone(t *testing.T) {
 	release := make(chan struct{})
 	pending := heldAsync(t, context.Background(), release, 1)
 	complete := async.Async(context.Background(), func(context.Context) (int, error) { return 2, nil })
-	waitDone(t, complete)
+	testkit.WaitDone(t, complete)
 	why := testkit.NewErr("caller gave up")
 	ctx, stop := context.WithCancelCause(context.Background())
 	res := goCall(func() ([]int, error) { return async.AwaitAll(ctx, complete, pending) })
@@ -387,7 +387,7 @@ func TestJoinAll_Deferreds(t *testing.T) {
 		}},
 		{"already completed", func(t *testing.T) []core.Job {
 			d := async.Async(context.Background(), func(context.Context) (int, error) { return 1, nil })
-			waitDone(t, d)
+			testkit.WaitDone(t, d)
 			return []core.Job{d}
 		}},
 		{"empty", func(t *testing.T) []core.Job { return nil }},
@@ -442,6 +442,6 @@ func TestJoinAll_Cancellation(t *testing.T) {
 	outer.Cancel(nil)
 	testkit.WaitChan(t, joined, "JoinAll to return")
 	testkit.WantCancellation(t, "JoinAll in the cancelled job", joinErr, nil)
-	waitDone(t, outer)
+	testkit.WaitDone(t, outer)
 	testkit.CheckState(t, outer, core.Cancelled)
 }

@@ -406,7 +406,7 @@ func TestCompletableDeferred_CompleteFailRace(t *testing.T) {
 		if winner < 0 {
 			t.Fatalf("round %d: no Complete or Fail returned true", round)
 		}
-		waitDone(t, c)
+		testkit.WaitDone(t, c)
 		v, err := c.GetCompleted()
 		if winner%2 == 0 {
 			if v != winner || err != nil {
@@ -443,7 +443,7 @@ func TestCompletableDeferred_CompleteCancelRace(t *testing.T) {
 		}()
 		start.Done()
 		wg.Wait()
-		waitDone(t, c)
+		testkit.WaitDone(t, c)
 		v, err := c.GetCompleted()
 		switch {
 		case won && (v != round+1 || err != nil):

@@ -91,7 +91,7 @@ func TestAsyncLazy_Start(t *testing.T) {
 		t.Errorf("second Start() = true, want false")
 	}
 	close(release)
-	waitDone(t, d)
+	testkit.WaitDone(t, d)
 	testkit.CheckState(t, d, core.Completed)
 	if v, err := d.Await(context.Background()); v != 42 || err != nil {
 		t.Errorf("Await = %v, %v, want 42, nil", v, err)
@@ -196,7 +196,7 @@ func TestAsyncLazy_NeverStartedKeepsParent(t *testing.T) {
 	testkit.CheckState(t, parent, core.Completing)
 	testkit.CheckState(t, d, core.New)
 	d.Cancel(nil)
-	waitDone(t, parent)
+	testkit.WaitDone(t, parent)
 	testkit.CheckState(t, parent, core.Completed)
 	if n := runs.Load(); n != 0 {
 		t.Errorf("the body of the never started deferred ran %d times", n)

@@ -2,7 +2,6 @@ package async_test
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -13,12 +12,6 @@ import (
 
 // TestMain checks that no test of the package leaves a goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// waitDone waits until j is final.
-func waitDone(t testing.TB, j core.Job) {
-	t.Helper()
-	testkit.WaitChan(t, j.Done(), fmt.Sprintf("%v to complete", j))
-}
 
 // result is what a blocking call returned.
 type result[T any] struct {

@@ -303,7 +303,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 			if n := calls.Load(); n != 1 {
 				t.Errorf("%d calls made, want 1: none after the cancellation", n)
 			}
-			waitDone(t, parent)
+			testkit.WaitDone(t, parent)
 		})
 		t.Run(m.name+"/job cancelled", func(t *testing.T) {
 			t.Parallel()
@@ -321,7 +321,7 @@ func TestMap_CtxCancelled(t *testing.T) {
 			parent.Cancel(nil)
 			_, err := recv(t, res, m.name)
 			testkit.WantCancellation(t, m.name, err, nil)
-			waitDone(t, parent)
+			testkit.WaitDone(t, parent)
 		})
 	}
 }

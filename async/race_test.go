@@ -56,7 +56,7 @@ func TestAwaitAny_FirstSuccessWins(t *testing.T) {
 	gone := async.NewCompletableDeferred[string](sup.Context())
 	gone.Cancel(nil)
 	testkit.WaitChan(t, started, "loser to start")
-	waitDone(t, failing)
+	testkit.WaitDone(t, failing)
 	winner := async.NewCompletableDeferred[string](sup.Context())
 	res := goCall(func() (string, error) {
 		return async.AwaitAny(context.Background(), loser, failing, gone, winner)
@@ -100,7 +100,7 @@ func TestAwaitAny_AllFail(t *testing.T) {
 	d3 := async.NewCompletableDeferred[int](nil)
 	res := goCall(func() (int, error) { return async.AwaitAny(context.Background(), d1, d2, d3) })
 	d1.Fail(f1)
-	waitDone(t, d2)
+	testkit.WaitDone(t, d2)
 	if returned(res) {
 		t.Fatalf("AwaitAny returned while a deferred could still succeed")
 	}

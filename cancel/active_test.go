@@ -87,7 +87,7 @@ func TestEnsureActiveOnCompletedJob(t *testing.T) {
 		t.Errorf("EnsureActive inside an active child = %v, want nil", err)
 	}
 	job.Complete()
-	join(t, job)
+	testkit.MustJoin(t, job)
 	if got := job.State(); got != core.Completed {
 		t.Fatalf("job.State() = %v, want Completed", got)
 	}
@@ -115,7 +115,7 @@ func TestEnsureActiveOnFailedJob(t *testing.T) {
 	if err := testkit.WaitChan(t, checked, "the child's check"); err != nil {
 		t.Errorf("EnsureActive inside an active child = %v, want nil", err)
 	}
-	join(t, job) // the child's failure cancelled the job, which had nothing else to wait for
+	testkit.MustJoin(t, job) // the child's failure cancelled the job, which had nothing else to wait for
 	for name, ctx := range extensionContexts(job) {
 		ce := wantCancellation(t, "EnsureActive("+name+") of a failed job", cancel.EnsureActive(ctx))
 		if !errors.Is(ce.Cause, errBoom) {
@@ -341,7 +341,7 @@ func TestCancelAndJoin(t *testing.T) {
 			testkit.Hold(t, release) // ignores its cancellation
 			return nil
 		})
-		defer func() { close(release); join(t, job) }()
+		defer func() { close(release); testkit.MustJoin(t, job) }()
 		testkit.WaitChan(t, started, "the body")
 		errQuit := testkit.NewErr("quit")
 		ctx, stop := context.WithCancelCause(context.Background())
@@ -392,7 +392,7 @@ func TestCancelAndJoin(t *testing.T) {
 		// Its own ctx is done once it is cancelled: Join reports that at
 		// once instead of waiting for itself.
 		wantCancellation(t, "CancelAndJoin(ctx, own job)", testkit.WaitChan(t, got, "CancelAndJoin from inside"))
-		join(t, job)
+		testkit.MustJoin(t, job)
 		if got := job.State(); got != core.Cancelled {
 			t.Errorf("job.State() = %v, want Cancelled", got)
 		}

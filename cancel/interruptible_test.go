@@ -76,7 +76,7 @@ func TestRunInterruptibleAbandonsTheCall(t *testing.T) {
 	testkit.WaitChan(t, started, "the blocking call")
 	job.Cancel(errQuit)
 	ab := wantAbandoned(t, testkit.WaitChan(t, got, "RunInterruptible"), errQuit)
-	join(t, job) // the job completes while the call still blocks
+	testkit.MustJoin(t, job) // the job completes while the call still blocks
 	if got := job.State(); got != core.Cancelled {
 		t.Errorf("job.State() = %v, want Cancelled (the abandoned call is a cancellation, not a failure)", got)
 	}
@@ -89,7 +89,7 @@ func TestRunInterruptibleAbandonsTheCall(t *testing.T) {
 		t.Errorf("the abandoned call's job has parent %v, want none (a root)", p)
 	}
 	close(release)
-	join(t, call)
+	testkit.MustJoin(t, call)
 	if got := call.State(); got != core.Completed {
 		t.Errorf("the abandoned call's job is %v after the call returned nil, want Completed", got)
 	}
@@ -132,7 +132,7 @@ func TestRunInterruptibleAbandonedOutcome(t *testing.T) {
 			stop()
 			ab := wantAbandoned(t, testkit.WaitChan(t, res, "RunInterruptible"), context.Canceled)
 			close(release)
-			join(t, ab.Call)
+			testkit.MustJoin(t, ab.Call)
 			if got := ab.Call.State(); got != tc.wantState {
 				t.Errorf("the abandoned call's job is %v, want %v", got, tc.wantState)
 			}

@@ -308,7 +308,7 @@ func TestLatestNestedRun(t *testing.T) {
 		if err := testkit.WaitChan(t, inner, "nested Run in a child"); !errors.Is(err, core.ErrJoinCycle) {
 			t.Errorf("nested Run in a child = %v, want an error wrapping core.ErrJoinCycle", err)
 		}
-		join(t, child)
+		testkit.MustJoin(t, child)
 		return 1, cancel.EnsureActive(ctx) // the outer run was not superseded
 	})
 	if v != 1 || err != nil {

@@ -3,7 +3,6 @@ package cancel_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -18,16 +17,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // deadlineInThePast makes contexts that are done from the start.
 var deadlineInThePast = time.Unix(1, 0)
-
-// join waits until j is complete, failing the test with a dump if it does
-// not complete in time.
-func join(t testing.TB, j core.Job) {
-	t.Helper()
-	testkit.WaitChan(t, j.Done(), fmt.Sprintf("%v to complete", j))
-	if err := j.Join(context.Background()); err != nil {
-		t.Fatalf("Join(ctx) on %v = %v, want nil", j, err)
-	}
-}
 
 // goAsync runs f on a new goroutine and returns a channel that receives its
 // result: for calls that block (Run, RunInterruptible, CancelAndJoin), so

@@ -144,7 +144,7 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("job %v after CancelAndJoin(done ctx, job), want it cancelled", j.State())
 			}
 			close(release)
-			join(t, j)
+			testkit.MustJoin(t, j)
 		}},
 
 		// EnsureActive, IsActive, Yield, NonCancellable.
@@ -237,7 +237,7 @@ func TestMisuse(t *testing.T) {
 				t.Error("Complete twice: want true, then false")
 			}
 			job.Cancel(nil)
-			join(t, job) // the deferred, and the goroutine that would run block, are done
+			testkit.MustJoin(t, job) // the deferred, and the goroutine that would run block, are done
 			if ran.Load() {
 				t.Error("block ran after Complete, want never")
 			}
@@ -252,7 +252,7 @@ func TestMisuse(t *testing.T) {
 			}
 			d.Complete(struct{}{})
 			job.Complete()
-			join(t, job)
+			testkit.MustJoin(t, job)
 			if ran.Load() {
 				t.Error("block ran, want never")
 			}
@@ -266,10 +266,10 @@ func TestMisuse(t *testing.T) {
 			// that would run block has ended; a Cancel in that window
 			// would still cancel it (block would not run). Once complete,
 			// Cancel does nothing.
-			join(t, d)
+			testkit.MustJoin(t, d)
 			d.Cancel(nil)
 			job.Complete()
-			join(t, job)
+			testkit.MustJoin(t, job)
 			if s := d.State(); s != core.Completed || ran.Load() {
 				t.Errorf("the deferred is %v and block ran %v, want Completed, false", s, ran.Load())
 			}
@@ -284,7 +284,7 @@ func TestMisuse(t *testing.T) {
 				job := core.NewJob(rec.Ctx())
 				d := cancel.LaunchOnCancellation(job, block)
 				job.Cancel(nil)
-				join(t, job)
+				testkit.MustJoin(t, job)
 				testkit.WaitChan(t, rec.Notify, "the report of block's failure")
 				errs := rec.Errors()
 				var pe *core.PanicError

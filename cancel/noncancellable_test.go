@@ -71,7 +71,7 @@ func TestNonCancellable(t *testing.T) {
 		t.Errorf("job.IsCancelled() = false after Cancel, want true")
 	}
 	close(cancelled)
-	join(t, job)
+	testkit.MustJoin(t, job)
 	ce := wantCancellation(t, "job.Cause()", job.Cause())
 	if ce.Cause != nil {
 		t.Errorf("job.Cause().Cause = %v, want nil (Cancel(nil))", ce.Cause)
@@ -117,7 +117,7 @@ func TestNonCancellableWithException(t *testing.T) {
 		t.Errorf("job.IsCancelled() = false after Cancel, want true")
 	}
 	close(cancelled)
-	join(t, job)
+	testkit.MustJoin(t, job)
 	var got *core.CancellationError
 	if !errors.As(job.Cause(), &got) || got != errTest || got.Message != "TEST" {
 		t.Errorf("job.Cause() = %v, want the cancellation %v itself", job.Cause(), errTest)
@@ -156,7 +156,7 @@ func TestNonCancellableFinally(t *testing.T) {
 	if !job.IsCancelled() {
 		t.Errorf("job.IsCancelled() = false after Cancel, want true")
 	}
-	join(t, job)
+	testkit.MustJoin(t, job)
 	wantCancellation(t, "job.Cause()", job.Cause())
 	s.expect(6)
 	s.check(t, 6)
@@ -194,7 +194,7 @@ func TestNonCancellableTwice(t *testing.T) {
 		t.Errorf("job.IsCancelled() = false after Cancel, want true")
 	}
 	close(cancelled)
-	join(t, job)
+	testkit.MustJoin(t, job)
 	ce := wantCancellation(t, "job.Cause()", job.Cause())
 	if ce.Cause != nil {
 		t.Errorf("job.Cause().Cause = %v, want nil (Cancel(nil))", ce.Cause)
@@ -273,7 +273,7 @@ func TestNonCancellableDerivedContext(t *testing.T) {
 		close(ran)
 		return nil
 	})
-	join(t, child)
+	testkit.MustJoin(t, child)
 	if !testkit.IsClosed(ran) || child.State() != core.Completed {
 		t.Errorf("job launched from the clean-up context: ran = %v, state %v; want true, Completed", testkit.IsClosed(ran), child.State())
 	}
@@ -308,7 +308,7 @@ func TestNonCancellableLaunchesRoots(t *testing.T) {
 		t.Errorf("after the outer job completed the root is %v, want Active", root.State())
 	}
 	close(release)
-	join(t, root)
+	testkit.MustJoin(t, root)
 	testkit.WaitChan(t, rec.Notify, "the root's report")
 	if errs := rec.Errors(); len(errs) != 1 || !errors.Is(errs[0], errLate) {
 		t.Errorf("exception handler got %v, want exactly %v", errs, errLate)

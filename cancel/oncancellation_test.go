@@ -62,7 +62,7 @@ func TestLaunchOnCancellationRunsOnJobCancel(t *testing.T) {
 		t.Errorf("while block runs: deferred %v, job %v; want both still cancelling", d.State(), job.State())
 	}
 	close(release)
-	join(t, job)
+	testkit.MustJoin(t, job)
 	if d.State() != core.Cancelled || job.State() != core.Cancelled {
 		t.Errorf("after block returned: deferred %v, job %v; want Cancelled, Cancelled", d.State(), job.State())
 	}
@@ -91,7 +91,7 @@ func TestLaunchOnCancellationRunsOnDeferredCancel(t *testing.T) {
 		t.Errorf("while block runs the deferred is %v, want not complete", d.State())
 	}
 	close(release)
-	join(t, d)
+	testkit.MustJoin(t, d)
 	if got := d.State(); got != core.Cancelled {
 		t.Errorf("deferred is %v, want Cancelled", got)
 	}
@@ -99,7 +99,7 @@ func TestLaunchOnCancellationRunsOnDeferredCancel(t *testing.T) {
 		t.Errorf("job is %v, want Active: a cancelled child does not cancel its parent", job.State())
 	}
 	job.Complete()
-	join(t, job)
+	testkit.MustJoin(t, job)
 	if got := job.State(); got != core.Completed {
 		t.Errorf("job is %v, want Completed", got)
 	}
@@ -122,7 +122,7 @@ func TestLaunchOnCancellationRunsOnDeferredFail(t *testing.T) {
 	if c := testkit.WaitChan(t, calls, "block"); !errors.Is(c.cause, errBoom) {
 		t.Errorf("block's cause = %v, want %v", c.cause, errBoom)
 	}
-	join(t, job)
+	testkit.MustJoin(t, job)
 	if !errors.Is(job.Cause(), errBoom) {
 		t.Errorf("job's cause = %v, want %v (the deferred's failure)", job.Cause(), errBoom)
 	}
@@ -144,7 +144,7 @@ func TestLaunchOnCancellationNotAfterComplete(t *testing.T) {
 			if d.Complete(struct{}{}) {
 				t.Errorf("second Complete = true, want false")
 			}
-			join(t, d)
+			testkit.MustJoin(t, d)
 			if got := d.State(); got != core.Completed {
 				t.Errorf("deferred is %v, want Completed", got)
 			}
@@ -153,7 +153,7 @@ func TestLaunchOnCancellationNotAfterComplete(t *testing.T) {
 			} else {
 				job.Cancel(nil)
 			}
-			join(t, job)
+			testkit.MustJoin(t, job)
 			if len(calls) != 0 {
 				t.Errorf("block ran after the deferred was completed")
 			}
@@ -174,7 +174,7 @@ func TestLaunchOnCancellationHoldsTheJob(t *testing.T) {
 			t.Errorf("job after Complete with the deferred open: %v, want Completing", got)
 		}
 		d.Complete(struct{}{})
-		join(t, job)
+		testkit.MustJoin(t, job)
 		if got := job.State(); got != core.Completed {
 			t.Errorf("job after the deferred completed: %v, want Completed", got)
 		}
@@ -191,7 +191,7 @@ func TestLaunchOnCancellationHoldsTheJob(t *testing.T) {
 			t.Errorf("job with the deferred open is %v, want not complete", job.State())
 		}
 		d.Complete(struct{}{})
-		join(t, job)
+		testkit.MustJoin(t, job)
 		if got := job.State(); got != core.Completed {
 			t.Errorf("job after the deferred completed: %v, want Completed", got)
 		}
@@ -218,7 +218,7 @@ func TestLaunchOnCancellationBlockFailure(t *testing.T) {
 			job := core.NewJob(rec.Ctx())
 			d := cancel.LaunchOnCancellation(job, block)
 			d.Cancel(nil)
-			join(t, d)
+			testkit.MustJoin(t, d)
 			errs := rec.Errors()
 			if len(errs) != 1 || !errors.Is(errs[0], errBoom) {
 				t.Errorf("exception handler got %v, want exactly %v", errs, errBoom)
@@ -233,7 +233,7 @@ func TestLaunchOnCancellationBlockFailure(t *testing.T) {
 				t.Errorf("job is %v, want Active", job.State())
 			}
 			job.Complete()
-			join(t, job)
+			testkit.MustJoin(t, job)
 		})
 	}
 }
@@ -260,7 +260,7 @@ func TestLaunchOnCancellationOnFinishedJob(t *testing.T) {
 			if !core.IsCancellation(c.cause) {
 				t.Errorf("block's cause = %v, want a cancellation", c.cause)
 			}
-			join(t, d)
+			testkit.MustJoin(t, d)
 			// The fallback block runs as a root job; its goroutine ends
 			// right after block returns, which goleak waits for.
 		})
@@ -295,7 +295,7 @@ func TestLaunchOnCancellationCompleteVersusCancel(t *testing.T) {
 		}()
 		close(gate)
 		wg.Wait()
-		join(t, job) // complete only once the deferred, and so block, is done
+		testkit.MustJoin(t, job) // complete only once the deferred, and so block, is done
 		want := int32(1)
 		if completed.Load() {
 			want = 0

@@ -113,7 +113,7 @@ func TestCompletableJob_CompleteWithChildren(t *testing.T) {
 				t.Errorf("second Complete() = true, want false")
 			}
 			testkit.CheckState(t, parent, core.Completing)
-			if isClosed(parent.Done()) {
+			if testkit.IsClosed(parent.Done()) {
 				t.Errorf("Done() closed while a child is active")
 			}
 			if !child.Complete() {
@@ -151,13 +151,13 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		parent := core.NewJob(nil)
 		started := make(chan struct{})
 		child := core.Launch(parent.Context(), blockUntilDone(started))
-		waitChan(t, started, "child to start")
+		testkit.WaitChan(t, started, "child to start")
 		parent.Complete()
 		parent.Cancel(nil)
 		if !child.IsCancelled() {
 			t.Errorf("child.IsCancelled() = false after Cancel of its Completing parent, want true")
 		}
-		mustJoin(t, parent)
+		testkit.MustJoin(t, parent)
 		testkit.CheckState(t, parent, core.Cancelled)
 		wantCancellation(t, parent.Cause())
 	})
@@ -170,13 +170,13 @@ func TestCompletableJob_AfterCompleteWithChildren(t *testing.T) {
 		failure := testkit.NewErr("child")
 		core.Launch(parent.Context(), func(context.Context) error {
 			close(started)
-			hold(t, release)
+			testkit.Hold(t, release)
 			return failure
 		})
-		waitChan(t, started, "child to start")
+		testkit.WaitChan(t, started, "child to start")
 		parent.Complete()
 		close(release)
-		mustJoin(t, parent)
+		testkit.MustJoin(t, parent)
 		testkit.CheckState(t, parent, core.Cancelled)
 		if err := parent.Cause(); !errors.Is(err, failure) {
 			t.Errorf("Cause() = %v, want %v", err, failure)
@@ -204,7 +204,7 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 				seen <- context.Cause(ctx)
 				return ctx.Err()
 			})
-			waitChan(t, started, "child to start")
+			testkit.WaitChan(t, started, "child to start")
 			failure := testkit.NewErr("job")
 			if !job.Fail(failure) {
 				t.Fatalf("Fail() = false, want true")
@@ -212,7 +212,7 @@ func TestCompletableJob_FailCancelsChildrenNotReported(t *testing.T) {
 			if !job.IsCancelled() {
 				t.Errorf("IsCancelled() = false when Fail returned, want true")
 			}
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			testkit.CheckState(t, job, core.Cancelled)
 			testkit.CheckState(t, child, core.Cancelled)
 			if err := <-seen; !core.IsCancellation(err) || !errors.Is(err, failure) {
@@ -251,7 +251,7 @@ func TestCompletableJob_FailCancelsParent(t *testing.T) {
 			if !sibling.IsCancelled() {
 				t.Errorf("sibling.IsCancelled() = false after its sibling's Fail, want true")
 			}
-			mustJoin(t, parent)
+			testkit.MustJoin(t, parent)
 			if err := parent.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 				t.Errorf("parent.Cause() = %v, want %v", err, failure)
 			}
@@ -287,8 +287,8 @@ func TestCompletableJob_ChildFailureCancelsBodylessJob(t *testing.T) {
 	job := core.NewJob(rec.Ctx())
 	failure := testkit.NewErr("child")
 	child := core.Launch(job.Context(), func(context.Context) error { return failure })
-	mustJoin(t, child)
-	mustJoin(t, job)
+	testkit.MustJoin(t, child)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	if job.Complete() {
 		t.Errorf("Complete() = true after a child's failure cancelled the job, want false")

@@ -23,7 +23,7 @@ func TestRule14_ContextCarriesJobValuesDeadline(t *testing.T) {
 	launched := core.Launch(base, func(ctx context.Context) error { bodyCtx <- ctx; return nil })
 	bodyless := core.NewJob(base)
 	defer bodyless.Cancel(nil)
-	mustJoin(t, launched)
+	testkit.MustJoin(t, launched)
 	for _, c := range []struct {
 		name string
 		job  core.Job
@@ -84,7 +84,7 @@ func TestRule14_DoneOnEveryEnd(t *testing.T) {
 		check func(t *testing.T, cause error)
 	}{
 		{"completed", func(j core.CompletableJob) { j.Complete() }, func(t *testing.T, cause error) {
-			cancellationOf(t, "context.Cause(ctx)", cause)
+			testkit.CancellationOf(t, "context.Cause(ctx)", cause)
 		}},
 		{"cancelled", func(j core.CompletableJob) { j.Cancel(why) }, func(t *testing.T, cause error) {
 			if !core.IsCancellation(cause) || !errors.Is(cause, why) {
@@ -108,11 +108,11 @@ func TestRule14_DoneOnEveryEnd(t *testing.T) {
 			defer stopCause(nil)
 			timed, stopTimed := context.WithTimeout(ctx, time.Hour)
 			defer stopTimed()
-			if isClosed(ctx.Done()) || ctx.Err() != nil {
+			if testkit.IsClosed(ctx.Done()) || ctx.Err() != nil {
 				t.Fatalf("context of an active job is done: Err() = %v", ctx.Err())
 			}
 			tt.end(job)
-			waitChan(t, ctx.Done(), "job context to be done")
+			testkit.WaitChan(t, ctx.Done(), "job context to be done")
 			if !job.IsCompleted() && !job.IsCancelled() {
 				t.Errorf("job state %v when its context is done", job.State())
 			}
@@ -120,7 +120,7 @@ func TestRule14_DoneOnEveryEnd(t *testing.T) {
 				name string
 				ctx  context.Context
 			}{{"job ctx", ctx}, {"WithCancel", derived}, {"WithCancelCause", derivedCause}, {"WithTimeout", timed}} {
-				waitChan(t, c.ctx.Done(), c.name+" to be done")
+				testkit.WaitChan(t, c.ctx.Done(), c.name+" to be done")
 				if err := c.ctx.Err(); !errors.Is(err, context.Canceled) {
 					t.Errorf("%s: Err() = %v, want %v", c.name, err, context.Canceled)
 				}
@@ -147,10 +147,10 @@ func TestRule14_DoneOnlyAfterStateChanged(t *testing.T) {
 			seen <- core.JobOf(ctx).IsActive()
 			return ctx.Err()
 		})
-		waitChan(t, started, "body to start")
+		testkit.WaitChan(t, started, "body to start")
 		stop := context.AfterFunc(job.Context(), func() { seen <- job.IsActive() })
 		job.Cancel(nil)
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		for range 2 {
 			select {
 			case active := <-seen:
@@ -193,7 +193,7 @@ func TestRule14_DeadlineCause(t *testing.T) {
 		errs <- ctx.Err()
 		return ctx.Err()
 	})
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	select {
 	case err := <-errs:
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -214,11 +214,11 @@ func TestRule14_LazyJobContext(t *testing.T) {
 	t.Parallel()
 	job := core.Launch(context.Background(), func(context.Context) error { return nil }, core.Lazy())
 	ctx := job.Context()
-	if ctx.Err() != nil || isClosed(ctx.Done()) {
+	if ctx.Err() != nil || testkit.IsClosed(ctx.Done()) {
 		t.Fatalf("context of a New job is done: Err() = %v", ctx.Err())
 	}
 	job.Cancel(nil)
-	if !isClosed(ctx.Done()) {
+	if !testkit.IsClosed(ctx.Done()) {
 		t.Errorf("context of a cancelled New job not done when Cancel returned")
 	}
 	if err := ctx.Err(); !errors.Is(err, context.Canceled) {
@@ -233,7 +233,7 @@ func TestRule14_DerivingStartsNoGoroutine(t *testing.T) {
 	job := core.NewJob(nil)
 	defer job.Cancel(nil)
 	launched := core.Launch(context.Background(), blockUntilDone(nil))
-	defer func() { launched.Cancel(nil); mustJoin(t, launched) }()
+	defer func() { launched.Cancel(nil); testkit.MustJoin(t, launched) }()
 	const n = 50
 	var stops []func()
 	defer func() {
@@ -269,8 +269,8 @@ func TestRule14_DerivedContextsFollowJob(t *testing.T) {
 	fired := make(chan struct{})
 	context.AfterFunc(job.Context(), func() { close(fired) })
 	job.Cancel(why)
-	waitChan(t, fired, "AfterFunc on the job's context")
-	waitChan(t, derived.Done(), "derived context to be done")
+	testkit.WaitChan(t, fired, "AfterFunc on the job's context")
+	testkit.WaitChan(t, derived.Done(), "derived context to be done")
 	if err := derived.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("derived Err() = %v, want %v", err, context.Canceled)
 	}
@@ -280,7 +280,7 @@ func TestRule14_DerivedContextsFollowJob(t *testing.T) {
 	// Derived after the end: done at once.
 	late, stopLate := context.WithCancel(job.Context())
 	defer stopLate()
-	if !isClosed(late.Done()) {
+	if !testkit.IsClosed(late.Done()) {
 		t.Errorf("context derived from a finished job's context is not done")
 	}
 	if cause := context.Cause(late); !errors.Is(cause, why) {
@@ -298,12 +298,12 @@ func TestRule14_NotDoneWhileCompleting(t *testing.T) {
 	job.Complete()
 	testkit.CheckState(t, job, core.Completing)
 	for _, j := range []core.Job{job, child} {
-		if err := j.Context().Err(); err != nil || isClosed(j.Context().Done()) {
+		if err := j.Context().Err(); err != nil || testkit.IsClosed(j.Context().Done()) {
 			t.Errorf("%v: Context().Err() = %v while Completing, want nil", j, err)
 		}
 	}
 	child.Complete()
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if err := job.Context().Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Context().Err() = %v after completion, want %v", err, context.Canceled)
 	}

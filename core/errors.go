@@ -98,11 +98,8 @@ type MultiError struct {
 
 // Error returns the first failure's text, followed by the others'.
 func (e *MultiError) Error() string {
-	switch len(e.errs) {
-	case 0:
+	if len(e.errs) == 0 {
 		return "core: empty MultiError"
-	case 1:
-		return e.errs[0].Error()
 	}
 	var b strings.Builder
 	b.WriteString(e.errs[0].Error())

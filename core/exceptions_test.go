@@ -131,13 +131,13 @@ func TestRule9_ReportedOnceAfterChildrenBeforeJoin(t *testing.T) {
 	job := core.Launch(core.WithExceptionHandler(context.Background(), handler), func(ctx context.Context) error {
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, release) // ignores the cancellation
+			testkit.Hold(t, release) // ignores the cancellation
 			return nil
 		})
 		<-childStarted
 		return failure
 	})
-	waitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, childStarted, "child to start")
 	if got := waitLeaves(t, job, core.Active); got != core.Cancelling {
 		t.Fatalf("State() = %v after the body failed, want %v", got, core.Cancelling)
 	}
@@ -148,7 +148,7 @@ func TestRule9_ReportedOnceAfterChildrenBeforeJoin(t *testing.T) {
 		t.Errorf("the failure was reported while a child still ran")
 	}
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(calls) != 1 || !errors.Is(calls[0], failure) {
@@ -201,7 +201,7 @@ func TestRule9_CancellationsNeverReported(t *testing.T) {
 			t.Parallel()
 			rec := testkit.NewRecorder()
 			job := tt.run(t, rec.Ctx())
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			wantCancellation(t, job.Cause())
 			rec.ExpectNone(t)
 		})
@@ -222,7 +222,7 @@ func TestRule9_HandlingParentSuppressesChildHandler(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 	rootRec.ExpectOne(t, failure)
 	childRec.ExpectNone(t)
 }
@@ -237,13 +237,13 @@ func TestRule9_ChildOfRootJob(t *testing.T) {
 	job := core.NewJob(rec.Ctx())
 	started := make(chan struct{})
 	j1 := core.Launch(job.Context(), blockUntilDone(started))
-	waitChan(t, started, "first child to start")
+	testkit.WaitChan(t, started, "first child to start")
 	failure := testkit.NewErr("x")
 	j2 := core.Launch(job.Context(), func(context.Context) error { return failure })
 	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
 		t.Fatalf("JoinAll(ctx, j1, j2) = %v, want nil", err)
 	}
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	rec.ExpectOne(t, failure)
 	testkit.CheckState(t, job, core.Cancelled)
 	wantCancellation(t, j1.Cause())
@@ -281,8 +281,8 @@ func TestRule9_ExceptionOnChildCancellation(t *testing.T) {
 				<-ctx.Done()
 				return ctx.Err()
 			})
-			mustJoin(t, child)
-			mustJoin(t, root)
+			testkit.MustJoin(t, child)
+			testkit.MustJoin(t, root)
 			got := rec.ExpectOne(t, arith)
 			if errors.Is(got, ioErr) {
 				t.Errorf("reported %v, want the grandchild's failure without the root's cause", got)
@@ -331,7 +331,7 @@ func TestRule9_AggregateIsReported(t *testing.T) {
 	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		core.Launch(ctx, func(context.Context) error {
 			close(started)
-			hold(t, release)
+			testkit.Hold(t, release)
 			return e2
 		})
 		<-started
@@ -340,7 +340,7 @@ func TestRule9_AggregateIsReported(t *testing.T) {
 		close(release)
 		return ctx.Err()
 	})
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	checkAggregate(t, "reported error", rec.ExpectOne(t, e1), e1, e2)
 }
 
@@ -351,7 +351,7 @@ func TestRule9_DefaultHandlerLogs(t *testing.T) {
 	logs := captureSlog(t)
 	failure := testkit.NewErr("unhandled in default handler test")
 	job := core.Launch(context.Background(), func(context.Context) error { return failure })
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if got := logs.String(); !strings.Contains(got, failure.Error()) {
 		t.Errorf("slog output = %q, want it to contain %q", got, failure.Error())
 	}
@@ -368,7 +368,7 @@ func TestRule9_PanickingExceptionHandler(t *testing.T) {
 		panic("handler exploded")
 	})
 	job := core.Launch(ctx, func(context.Context) error { return testkit.NewErr("x") })
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	if got := calls.Load(); got != 1 {
 		t.Errorf("exception handler called %d times, want 1", got)
@@ -417,7 +417,7 @@ func TestRule9_CancelledParent(t *testing.T) {
 	parent.Fail(testkit.NewErr("parent"))
 	var ran atomic.Bool
 	job := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return testkit.NewErr("child") })
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if ran.Load() {
 		t.Errorf("body ran under a failed parent")
 	}
@@ -467,8 +467,8 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		job := core.Launch(parent.Context(), func(context.Context) error {
 			return uncomparableError{[]string{"only"}}
 		})
-		mustJoin(t, job)
-		mustJoin(t, parent)
+		testkit.MustJoin(t, job)
+		testkit.MustJoin(t, parent)
 		testkit.CheckState(t, job, core.Cancelled)
 		var ue uncomparableError
 		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
@@ -485,7 +485,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		if !job.Fail(uncomparableError{[]string{"failed"}}) {
 			t.Fatalf("Fail() = false, want true")
 		}
-		mustJoin(t, parent)
+		testkit.MustJoin(t, parent)
 		var ue uncomparableError
 		if !errors.As(job.Cause(), &ue) || !errors.As(parent.Cause(), &ue) {
 			t.Errorf("Cause() = %v, parent.Cause() = %v, want the uncomparable failure", job.Cause(), parent.Cause())
@@ -499,7 +499,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 		job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 			core.Launch(ctx, func(context.Context) error {
 				close(started)
-				hold(t, release) // ignores the cancellation
+				testkit.Hold(t, release) // ignores the cancellation
 				return uncomparableError{[]string{"second"}}
 			})
 			<-started
@@ -508,7 +508,7 @@ func TestJobExceptionHandling_UncomparableErrors(t *testing.T) {
 			close(release)
 			return uncomparableError{[]string{"body"}}
 		})
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		testkit.CheckState(t, job, core.Cancelled)
 		errs := rec.Errors()
 		if len(errs) != 1 {
@@ -541,7 +541,7 @@ func TestMultiError(t *testing.T) {
 	core.NewJob(s.Context()).Fail(first) // cancels s and the sibling
 	close(release)
 	s.Complete()
-	mustJoin(t, s)
+	testkit.MustJoin(t, s)
 	var m *core.MultiError
 	if !errors.As(s.Cause(), &m) {
 		t.Fatalf("Cause() = %v (%T), want a *core.MultiError", s.Cause(), s.Cause())

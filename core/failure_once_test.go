@@ -61,7 +61,7 @@ func TestRule7_FailureReachesEachAncestorOnce(t *testing.T) {
 				<-ctx.Done()
 				return ctx.Err()
 			})
-			mustJoin(t, top)
+			testkit.MustJoin(t, top)
 			if errs := multiErrors(top.Cause()); errs != nil {
 				t.Errorf("top: Cause() = %v, an aggregate of %d errors, want the leaf's failure alone", top.Cause(), len(errs))
 			}
@@ -100,7 +100,7 @@ func TestRule7_ReturnedAggregateReachesParentOnce(t *testing.T) {
 	})
 	testkit.WaitChan(t, job.Done(), "the job to end")
 	parent.Complete()
-	mustJoin(t, parent)
+	testkit.MustJoin(t, parent)
 	for _, j := range []core.Job{job, parent} {
 		errs := multiErrors(j.Cause())
 		if len(errs) != 2 || errs[0].Error() != "first" || errs[1].Error() != "second" {

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // TestRule7_FailureNotLostToConcurrentFinalization fails a body-less child
@@ -46,8 +47,8 @@ func TestRule7_FailureNotLostToConcurrentFinalization(t *testing.T) {
 		if !child.Fail(failure) {
 			t.Fatalf("child.Fail() = false, want true")
 		}
-		waitDone(t, parent)
-		waitDone(t, grandchild)
+		testkit.WaitDone(t, parent)
+		testkit.WaitDone(t, grandchild)
 		if parent.State() != core.Cancelled || !errors.Is(parent.Cause(), failure) {
 			lost++
 			if lost == 1 {

@@ -39,25 +39,11 @@ func stressWaitLimit(t testing.TB) time.Duration {
 	return testkit.WaitLimit(t, stressTimeout, 2*time.Second)
 }
 
-// stressDump returns the stacks of all goroutines.
-func stressDump() string { return testkit.GoroutineDump() }
-
 // stressWait waits until ch is closed, or fails the test with a goroutine
 // dump after stressTimeout.
 func stressWait(t testing.TB, ch <-chan struct{}, what string) {
 	t.Helper()
-	select {
-	case <-ch:
-		return
-	default:
-	}
-	timer := time.NewTimer(stressWaitLimit(t))
-	defer timer.Stop()
-	select {
-	case <-ch:
-	case <-timer.C:
-		t.Fatalf("timed out after %v waiting for %s\n%s", stressWaitLimit(t), what, stressDump())
-	}
+	testkit.WaitWithin(t, ch, what, stressWaitLimit(t))
 }
 
 // stressWaitGroup waits for wg like stressWait waits for a channel.
@@ -133,6 +119,14 @@ func stressFinalState(j core.Job) string {
 // stressProblem is an invariant violation: kind is its format string, so
 // that a test can count each kind over many rounds.
 type stressProblem struct{ kind, text string }
+
+// stressProblems collects the problems of one round.
+type stressProblems []stressProblem
+
+// add records a problem whose kind is format.
+func (ps *stressProblems) add(format string, args ...any) {
+	*ps = append(*ps, stressProblem{format, fmt.Sprintf(format, args...)})
+}
 
 // stressTally counts the problems of many rounds by kind, keeping the first
 // example of each.
@@ -272,7 +266,7 @@ type hammerRound struct {
 	job  core.Job
 
 	mu       sync.Mutex
-	problems []stressProblem       // invariant violations seen by racers and handlers
+	problems stressProblems        // invariant violations seen by racers and handlers
 	handlers []*hammerHandler      // every handler registered on the job or a child
 	kids     []core.Job            // every child created from job.Context()
 	grand    map[core.Job]core.Job // a child's child, if it has one
@@ -305,7 +299,7 @@ const (
 
 func (r *hammerRound) problem(format string, args ...any) {
 	r.mu.Lock()
-	r.problems = append(r.problems, stressProblem{format, fmt.Sprintf(format, args...)})
+	r.problems.add(format, args...)
 	r.mu.Unlock()
 }
 

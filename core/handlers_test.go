@@ -187,7 +187,7 @@ func TestJobHandlers_ExceptionsInHandler(t *testing.T) {
 				}()
 				tt.end(job)
 			}()
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			for i := range n {
 				if completions[i].get() != 1 || cancellings[i].get() != 1 {
 					t.Errorf("handler pair %d ran (%d, %d) times, want (1, 1)", i, completions[i].get(), cancellings[i].get())
@@ -245,10 +245,10 @@ func TestRule10_HandlerSeesFinalState(t *testing.T) {
 			}
 			res := make(chan seen, 1)
 			job.InvokeOnCompletion(func(cause error) {
-				res <- seen{job.State(), job.IsCompleted(), cause, isClosed(job.Done())}
+				res <- seen{job.State(), job.IsCompleted(), cause, testkit.IsClosed(job.Done())}
 			})
 			tt.end(job)
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			got := <-res
 			if got.state != tt.state || !got.completed {
 				t.Errorf("inside the handler State() = %v, IsCompleted() = %v, want %v, true", got.state, got.completed, tt.state)
@@ -289,16 +289,16 @@ func TestRule10_DoneAndJoinWaitForHandlers(t *testing.T) {
 			job.InvokeOnCompletion(func(error) {
 				handlerG <- goid()
 				close(inHandler)
-				hold(t, releaseHandler)
+				testkit.Hold(t, releaseHandler)
 			})
 			var after atomic.Bool
 			job.InvokeOnCompletion(func(error) { after.Store(true) })
 			job.Start()
-			waitChan(t, inHandler, "completion handler to run")
+			testkit.WaitChan(t, inHandler, "completion handler to run")
 			if !early {
 				done = job.Done()
 			}
-			if isClosed(done) {
+			if testkit.IsClosed(done) {
 				t.Errorf("Done() closed while a completion handler still runs")
 			}
 			joining := make(chan struct{})
@@ -312,7 +312,7 @@ func TestRule10_DoneAndJoinWaitForHandlers(t *testing.T) {
 			}()
 			<-joining // Join is about to be called while the first handler blocks
 			close(releaseHandler)
-			if err := recvErr(t, joined, "Join"); err != nil {
+			if err := testkit.WaitChan(t, joined, "Join"+" to return"); err != nil {
 				t.Errorf("Join(ctx) = %v, want nil", err)
 			}
 			if !afterAtJoin.Load() {
@@ -372,7 +372,7 @@ func TestRule10_RegisteredOnFinishedJob(t *testing.T) {
 		t.Errorf("completion handler on a Cancelling job ran before the job was final")
 	}
 	close(release)
-	mustJoin(t, cancelling)
+	testkit.MustJoin(t, cancelling)
 	if got := fired.get(); got != 1 {
 		t.Errorf("completion handler ran %d times, want 1", got)
 	}
@@ -409,7 +409,7 @@ func TestRule10_OnCancellingHandler(t *testing.T) {
 	}
 	mu.Unlock()
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	mu.Lock()
 	defer mu.Unlock()
 	if got := strings.Join(events, ","); got != "cancelling,completion" {
@@ -436,7 +436,7 @@ func TestAbstractCoroutine_Notifications(t *testing.T) {
 	}
 	release := make(chan struct{})
 	job := core.Launch(context.Background(), func(context.Context) error {
-		hold(t, release)
+		testkit.Hold(t, release)
 		add("body", nil)
 		return nil
 	}, core.Lazy())
@@ -444,7 +444,7 @@ func TestAbstractCoroutine_Notifications(t *testing.T) {
 	job.InvokeOnCompletion(func(err error) { add("completion", err) })
 	job.Start()
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	mu.Lock()
 	defer mu.Unlock()
 	if got, want := strings.Join(events, ","), "body,cancelling,completion"; got != want {
@@ -464,21 +464,21 @@ func TestAbstractCoroutine_NotificationsWithException(t *testing.T) {
 	release := make(chan struct{})
 	job := core.Launch(rec.Ctx(), func(context.Context) error {
 		close(started)
-		hold(t, release) // ignores the cancellation
+		testkit.Hold(t, release) // ignores the cancellation
 		return e2
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	cancelling := make(chan error, 2)
 	completion := make(chan error, 2)
 	job.InvokeOnCancelling(func(err error) {
 		cancelling <- err
-		if isClosed(job.Done()) || len(completion) != 0 {
+		if testkit.IsClosed(job.Done()) || len(completion) != 0 {
 			t.Errorf("cancelling handler ran after completion")
 		}
 	})
 	job.InvokeOnCompletion(func(err error) { completion <- err })
 	child := core.Launch(job.Context(), func(context.Context) error { return e1 })
-	waitDone(t, child)
+	testkit.WaitDone(t, child)
 	if len(cancelling) != 1 {
 		t.Fatalf("cancelling handler ran %d times after the child failed, want 1", len(cancelling))
 	}
@@ -486,7 +486,7 @@ func TestAbstractCoroutine_NotificationsWithException(t *testing.T) {
 		t.Errorf("cancelling handler cause = %v, want the root cause %v only", err, e1)
 	}
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if len(completion) != 1 || len(cancelling) != 0 {
 		t.Fatalf("handlers ran (cancelling %d more, completion %d) times, want (0, 1)", len(cancelling), len(completion))
 	}
@@ -595,7 +595,7 @@ func TestRule15_CompletedChildrenNotRetained(t *testing.T) {
 			child.InvokeOnCompletion(func(error) {})
 			child.Complete()
 		} else {
-			mustJoin(t, core.Launch(ctx, func(context.Context) error { return nil }))
+			testkit.MustJoin(t, core.Launch(ctx, func(context.Context) error { return nil }))
 		}
 	}
 	if got := children(parent); len(got) != 0 {
@@ -630,7 +630,7 @@ func TestRule15_HandlerRegistrationRace(t *testing.T) {
 		close(gate)
 		job.Cancel(nil)
 		wg.Wait()
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		for i := range completions {
 			if completions[i].get() != 1 || cancellings[i].get() != 1 {
 				t.Fatalf("iteration %d: handler pair %d ran (%d, %d) times, want (1, 1)",

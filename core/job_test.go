@@ -30,7 +30,7 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 		launched <- core.Launch(rec.Ctx(), func(ctx context.Context) error {
 			bodyJob <- core.JobOf(ctx)
 			close(started)
-			hold(t, unblock)
+			testkit.Hold(t, unblock)
 			return nil
 		})
 	}()
@@ -41,13 +41,13 @@ func TestRule2_LaunchReturnsAtOnce(t *testing.T) {
 		close(unblock)
 		t.Fatalf("Launch did not return while its body was blocked\n%s", testkit.GoroutineDump())
 	}
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	testkit.CheckState(t, job, core.Active)
 	if got := <-bodyJob; got != job {
 		t.Errorf("JobOf(body ctx) = %v, want the launched job %v", got, job)
 	}
 	close(unblock)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Completed)
 	if err := job.Cause(); err != nil {
 		t.Errorf("Cause() = %v, want nil", err)
@@ -170,7 +170,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			parent := core.NewJob(rec.Ctx())
 			testkit.CleanupJob(t, parent)
 			job := core.Launch(parent.Context(), tt.body)
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			testkit.CheckState(t, job, tt.state)
 			tt.check(t, job.Cause())
 			if !tt.failure {
@@ -181,7 +181,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 				if !parent.Complete() {
 					t.Errorf("parent.Complete() = false, want true")
 				}
-				mustJoin(t, parent)
+				testkit.MustJoin(t, parent)
 				testkit.CheckState(t, parent, core.Completed)
 				return
 			}
@@ -192,7 +192,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			if !parent.IsCancelled() {
 				t.Errorf("parent.IsCancelled() = false after a child failed, want true")
 			}
-			mustJoin(t, parent)
+			testkit.MustJoin(t, parent)
 			if err := parent.Cause(); !errors.Is(err, job.Cause()) {
 				t.Errorf("parent.Cause() = %v, want the child's failure %v", err, job.Cause())
 			}
@@ -239,7 +239,7 @@ func TestRule2_EchoOfOwnCancellation(t *testing.T) {
 // parent still active.
 func wantOnlyCancelled(t *testing.T, job, parent core.Job, rec *testkit.Recorder) {
 	t.Helper()
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	wantCancellation(t, job.Cause())
 	rec.ExpectNone(t)
@@ -278,9 +278,9 @@ func TestRule2_ForeignDeadlineAfterCancelIsFailure(t *testing.T) {
 		<-ctx.Done()
 		return context.DeadlineExceeded
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	job.Cancel(nil)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if err := job.Cause(); !errors.Is(err, context.DeadlineExceeded) || core.IsCancellation(err) {
 		t.Errorf("Cause() = %v, want the failure %v", err, context.DeadlineExceeded)
 	}
@@ -308,7 +308,7 @@ func TestRule3_LazyJobCancelledBeforeStart(t *testing.T) {
 
 	job.Cancel(nil)
 	testkit.CheckState(t, job, core.Cancelled)
-	if !isClosed(job.Done()) {
+	if !testkit.IsClosed(job.Done()) {
 		t.Errorf("Done() not closed when Cancel on a New job returned")
 	}
 	if got := completions.get(); got != 1 {
@@ -338,7 +338,7 @@ func TestRule3_StartReturnsTrueOnce(t *testing.T) {
 	release := make(chan struct{})
 	job := core.Launch(context.Background(), func(context.Context) error {
 		runs.Add(1)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return nil
 	}, core.Lazy())
 	testkit.CleanupJob(t, job)
@@ -364,7 +364,7 @@ func TestRule3_StartReturnsTrueOnce(t *testing.T) {
 	}
 	testkit.CheckState(t, job, core.Active)
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if job.Start() {
 		t.Errorf("Start() on a completed job = true, want false")
 	}
@@ -411,7 +411,7 @@ func TestRule3_LazyChildKeepsParentWaiting(t *testing.T) {
 	if !child.Start() {
 		t.Fatalf("child.Start() = false, want true")
 	}
-	mustJoin(t, parent)
+	testkit.MustJoin(t, parent)
 	testkit.CheckState(t, parent, core.Completed)
 	if !ran.Load() {
 		t.Errorf("the lazy child's body never ran")
@@ -436,7 +436,7 @@ func TestRule3_StartVersusCancel(t *testing.T) {
 		goWG(&wg, func() { <-gate; job.Cancel(nil) })
 		close(gate)
 		wg.Wait()
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		if !started.Load() && ran.Load() {
 			t.Fatalf("iteration %d: Start() = false (Cancel won) but the body ran", i)
 		}
@@ -463,7 +463,7 @@ func TestRule4_ParentIsJobOfCtx(t *testing.T) {
 	started := make(chan struct{})
 	child := core.Launch(derived, blockUntilDone(started))
 	bodyless := core.NewJob(parent.Context())
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	for _, c := range []core.Job{child, bodyless} {
 		if got := c.Parent(); got != core.Job(parent) {
 			t.Errorf("%v.Parent() = %v, want %v", c, got, parent)
@@ -477,7 +477,7 @@ func TestRule4_ParentIsJobOfCtx(t *testing.T) {
 	}
 
 	child.Cancel(nil)
-	mustJoin(t, child)
+	testkit.MustJoin(t, child)
 	if got := child.Parent(); got != nil {
 		t.Errorf("Parent() of a completed child = %v, want nil", got)
 	}
@@ -520,7 +520,7 @@ func TestRule4_RootJobs(t *testing.T) {
 			if got := job.Parent(); got != nil {
 				t.Errorf("Parent() = %v, want nil", got)
 			}
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			testkit.CheckState(t, job, core.Completed)
 		})
 	}
@@ -556,12 +556,12 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 		}},
 		{"completed Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
 			p := core.Launch(rec.Ctx(), func(context.Context) error { return nil })
-			mustJoin(t, p)
+			testkit.MustJoin(t, p)
 			return p, func() {}
 		}},
 		{"failed Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
 			p := core.Launch(rec.Ctx(), func(context.Context) error { return testkit.NewErr("parent") })
-			mustJoin(t, p)
+			testkit.MustJoin(t, p)
 			return p, func() {}
 		}},
 		{"cancelling NewJob", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
@@ -570,19 +570,19 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 			release := make(chan struct{})
 			core.Launch(p.Context(), func(context.Context) error {
 				close(started)
-				hold(t, release) // ignores the cancellation
+				testkit.Hold(t, release) // ignores the cancellation
 				return nil
 			})
-			waitChan(t, started, "blocking child to start")
+			testkit.WaitChan(t, started, "blocking child to start")
 			p.Cancel(nil)
 			testkit.CheckState(t, p, core.Cancelling)
-			return p, func() { close(release); mustJoin(t, p) }
+			return p, func() { close(release); testkit.MustJoin(t, p) }
 		}},
 		{"cancelling Launch", func(t *testing.T, rec *testkit.Recorder) (core.Job, func()) {
 			p, release := launchHeld(t, rec.Ctx())
 			p.Cancel(nil)
 			testkit.CheckState(t, p, core.Cancelling)
-			return p, func() { close(release); mustJoin(t, p) }
+			return p, func() { close(release); testkit.MustJoin(t, p) }
 		}},
 	}
 	kinds := []struct {
@@ -611,7 +611,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 				var ran atomic.Bool
 				child := kt.make(parent.Context(), &ran)
 				testkit.CheckState(t, child, core.Cancelled)
-				if !isClosed(child.Done()) {
+				if !testkit.IsClosed(child.Done()) {
 					t.Errorf("child.Done() not closed at creation")
 				}
 				if got := child.Parent(); got != nil {
@@ -630,7 +630,7 @@ func TestRule4_ChildUnderFinishedParent(t *testing.T) {
 					t.Errorf("child.Start() = true, want false")
 				}
 				finish()
-				mustJoin(t, child)
+				testkit.MustJoin(t, child)
 				if ran.Load() {
 					t.Errorf("the body of a child created under a finished parent ran")
 				}
@@ -695,7 +695,7 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 					t.Errorf("Parent() = %v, want nil", got)
 				}
 				stop(testkit.NewErr("ctx cause"))
-				mustJoin(t, job)
+				testkit.MustJoin(t, job)
 				testkit.CheckState(t, job, core.Cancelled)
 				wantCancellation(t, job.Cause())
 				rec.ExpectNone(t)
@@ -711,7 +711,7 @@ func TestRule4_PlainContextCancellation(t *testing.T) {
 				if !job.IsCancelled() {
 					t.Errorf("job made from a done ctx: State() = %v at creation, want it cancelled", job.State())
 				}
-				mustJoin(t, job)
+				testkit.MustJoin(t, job)
 				testkit.CheckState(t, job, core.Cancelled)
 				rec.ExpectNone(t)
 			})
@@ -731,12 +731,12 @@ func TestRule4_DerivedContextCancellation(t *testing.T) {
 	defer stop()
 	started := make(chan struct{})
 	child := core.Launch(ctx, blockUntilDone(started))
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	if got := child.Parent(); got != core.Job(parent) {
 		t.Errorf("Parent() = %v, want %v", got, parent)
 	}
 	stop()
-	mustJoin(t, child)
+	testkit.MustJoin(t, child)
 	testkit.CheckState(t, child, core.Cancelled)
 	testkit.CheckState(t, parent, core.Active)
 	rec.ExpectNone(t)
@@ -762,7 +762,7 @@ func TestRule5_WaitsForChildrenRecursively(t *testing.T) {
 		jobs <- core.Launch(ctx, func(ctx context.Context) error {
 			jobs <- core.Launch(ctx, func(context.Context) error {
 				close(grandStarted)
-				hold(t, release)
+				testkit.Hold(t, release)
 				return nil
 			})
 			return nil
@@ -773,18 +773,18 @@ func TestRule5_WaitsForChildrenRecursively(t *testing.T) {
 	child, grand := <-jobs, <-jobs
 	child.InvokeOnCompletion(record("child"))
 	grand.InvokeOnCompletion(record("grandchild"))
-	waitChan(t, grandStarted, "grandchild to start")
+	testkit.WaitChan(t, grandStarted, "grandchild to start")
 	if got := waitLeaves(t, root, core.Active); got != core.Completing {
 		t.Fatalf("root.State() = %v after its body returned, want %v", got, core.Completing)
 	}
 	if got := waitLeaves(t, child, core.Active); got != core.Completing {
 		t.Fatalf("child.State() = %v after its body returned, want %v", got, core.Completing)
 	}
-	if isClosed(root.Done()) || isClosed(child.Done()) {
+	if testkit.IsClosed(root.Done()) || testkit.IsClosed(child.Done()) {
 		t.Fatalf("a job is done while its grandchild still runs")
 	}
 	close(release)
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 	for _, j := range []core.Job{root, child, grand} {
 		testkit.CheckState(t, j, core.Completed)
 	}
@@ -812,8 +812,8 @@ func TestRule6_CancelGoesDown(t *testing.T) {
 	bodyless := core.NewJob(grand.Context())
 	sup := core.NewSupervisorJob(child.Context())
 	underSup := core.Launch(sup.Context(), blockUntilDone(nil))
-	waitChan(t, childStarted, "child to start")
-	waitChan(t, grandStarted, "grandchild to start")
+	testkit.WaitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, grandStarted, "grandchild to start")
 
 	why := testkit.NewErr("why")
 	root.Cancel(why)
@@ -822,15 +822,15 @@ func TestRule6_CancelGoesDown(t *testing.T) {
 			t.Errorf("%v.IsCancelled() = false when Cancel on the root returned, want true", j)
 		}
 	}
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 
-	rootCE := cancellationOf(t, "root.Cause()", root.Cause())
+	rootCE := testkit.CancellationOf(t, "root.Cause()", root.Cause())
 	if !errors.Is(root.Cause(), why) {
 		t.Errorf("root.Cause() = %v, want it to wrap %v", root.Cause(), why)
 	}
 	for _, j := range []core.Job{child, grand, bodyless, sup, underSup} {
 		testkit.CheckState(t, j, core.Cancelled)
-		ce := cancellationOf(t, fmt.Sprintf("%v.Cause()", j), j.Cause())
+		ce := testkit.CancellationOf(t, fmt.Sprintf("%v.Cause()", j), j.Cause())
 		if ce != rootCE {
 			t.Errorf("%v.Cause() = %v, want the root's cancellation error %v itself", j, ce, rootCE)
 		}
@@ -882,12 +882,12 @@ func TestRule6_CancelCause(t *testing.T) {
 				t.Parallel()
 				job := kt.make()
 				job.Cancel(tt.cause)
-				mustJoin(t, job)
+				testkit.MustJoin(t, job)
 				err := job.Cause()
 				if !core.IsCancellation(err) {
 					t.Errorf("IsCancellation(Cause()) = false for %v, want true", err)
 				}
-				tt.check(t, cancellationOf(t, "Cause()", err))
+				tt.check(t, testkit.CancellationOf(t, "Cause()", err))
 			})
 		}
 	}
@@ -921,7 +921,7 @@ func TestRule6_CancelNeverCancelsParent(t *testing.T) {
 				if !job.IsCancelled() {
 					t.Errorf("IsCancelled() = false after Cancel, want true")
 				}
-				mustJoin(t, job)
+				testkit.MustJoin(t, job)
 				testkit.CheckState(t, parent, core.Active)
 				testkit.CheckState(t, sibling, core.Active)
 				rec.ExpectNone(t)
@@ -939,7 +939,7 @@ func TestRule6_CancelIsSynchronous(t *testing.T) {
 	started := make(chan struct{})
 	job := core.Launch(context.Background(), func(context.Context) error {
 		close(started)
-		hold(t, release) // ignores the cancellation
+		testkit.Hold(t, release) // ignores the cancellation
 		return nil
 	})
 	child := core.NewJob(job.Context())
@@ -948,7 +948,7 @@ func TestRule6_CancelIsSynchronous(t *testing.T) {
 	job.InvokeOnCancelling(func(error) { jobCancelling.inc() })
 	grand.InvokeOnCancelling(func(error) { grandCancelling.inc() })
 	job.InvokeOnCompletion(func(error) { completions.inc() })
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 
 	job.Cancel(nil)
 	testkit.CheckState(t, job, core.Cancelling)
@@ -965,7 +965,7 @@ func TestRule6_CancelIsSynchronous(t *testing.T) {
 		t.Errorf("completion handler ran while the body still runs")
 	}
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if got := completions.get(); got != 1 {
 		t.Errorf("completion handler ran %d times, want 1", got)
 	}
@@ -1003,7 +1003,7 @@ func TestRule6_CancelFinalAtOnce(t *testing.T) {
 			job.InvokeOnCompletion(func(error) { fired.inc() })
 			tt.end(job)
 			testkit.CheckState(t, job, tt.state)
-			if !isClosed(job.Done()) {
+			if !testkit.IsClosed(job.Done()) {
 				t.Errorf("Done() not closed when the call returned")
 			}
 			if got := fired.get(); got != 1 {
@@ -1023,7 +1023,7 @@ func TestRule6_CancelFinalAtOnce(t *testing.T) {
 func TestRule6_CancelCompletedJobDoesNothing(t *testing.T) {
 	t.Parallel()
 	launched := core.Launch(context.Background(), func(context.Context) error { return nil })
-	mustJoin(t, launched)
+	testkit.MustJoin(t, launched)
 	bodyless := core.NewJob(nil)
 	bodyless.Complete()
 	for _, job := range []core.Job{launched, bodyless} {
@@ -1054,7 +1054,7 @@ func TestRule6_SecondCancelKeepsRootCause(t *testing.T) {
 	job.Cancel(first)
 	job.Cancel(second)
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if err := job.Cause(); !errors.Is(err, first) || errors.Is(err, second) {
 		t.Errorf("Cause() = %v, want the first cause %v only", err, first)
 	}
@@ -1077,7 +1077,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 	c1 := core.Launch(parent.Context(), blockUntilDone(started))
 	c2 := core.NewJob(parent.Context())
 	grand := core.NewJob(c2.Context())
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	why := testkit.NewErr("why")
 	parent.CancelChildren(why)
 	for _, c := range []core.Job{c1, c2, grand} {
@@ -1086,7 +1086,7 @@ func TestRule6_CancelChildren(t *testing.T) {
 		}
 	}
 	testkit.CheckState(t, parent, core.Active)
-	mustJoin(t, c1)
+	testkit.MustJoin(t, c1)
 	for _, c := range []core.Job{c1, c2, grand} {
 		if err := c.Cause(); !core.IsCancellation(err) || !errors.Is(err, why) {
 			t.Errorf("%v.Cause() = %v, want a cancellation wrapping %v", c, err, why)
@@ -1098,12 +1098,12 @@ func TestRule6_CancelChildren(t *testing.T) {
 	if !later.IsCancelled() {
 		t.Errorf("IsCancelled() = false for a child after CancelChildren(nil), want true")
 	}
-	mustJoin(t, later)
+	testkit.MustJoin(t, later)
 	wantCancellation(t, later.Cause())
 	if !parent.Complete() {
 		t.Errorf("parent.Complete() = false, want true")
 	}
-	mustJoin(t, parent)
+	testkit.MustJoin(t, parent)
 	testkit.CheckState(t, parent, core.Completed)
 	rec.ExpectNone(t)
 }
@@ -1120,11 +1120,11 @@ func TestJob_CancelAndJoinParentWaitsChildren(t *testing.T) {
 	core.Launch(parent.Context(), func(ctx context.Context) error {
 		close(started)
 		<-ctx.Done()
-		hold(t, release)
+		testkit.Hold(t, release)
 		cleanedUp.Store(true)
 		return ctx.Err()
 	})
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	parent.Cancel(nil)
 	testkit.CheckState(t, parent, core.Cancelling)
 	close(release)
@@ -1146,7 +1146,7 @@ func TestJob_IncompleteJobState(t *testing.T) {
 		core.JobOf(ctx).InvokeOnCompletion(func(error) {})
 		return nil
 	})
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Completed)
 	if got := children(job); len(got) != 0 {
 		t.Errorf("Children() = %v, want none", got)
@@ -1165,13 +1165,13 @@ func TestRule7_FailureCancelsParentAndSiblings(t *testing.T) {
 	rec := testkit.NewRecorder()
 	rootStarted, sibStarted := make(chan struct{}), make(chan struct{})
 	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
-	waitChan(t, rootStarted, "root body to start")
+	testkit.WaitChan(t, rootStarted, "root body to start")
 	sibling := core.Launch(root.Context(), blockUntilDone(sibStarted))
 	bodyless := core.NewJob(root.Context())
-	waitChan(t, sibStarted, "sibling to start")
+	testkit.WaitChan(t, sibStarted, "sibling to start")
 	failure := testkit.NewErr("child")
 	failing := core.Launch(root.Context(), func(context.Context) error { return failure })
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 
 	for _, j := range []core.Job{root, sibling, bodyless, failing} {
 		testkit.CheckState(t, j, core.Cancelled)
@@ -1198,17 +1198,17 @@ func TestRule7_RealFailureBeatsCancellation(t *testing.T) {
 	rootStarted, childStarted := make(chan struct{}), make(chan struct{})
 	release := make(chan struct{})
 	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
-	waitChan(t, rootStarted, "root body to start")
+	testkit.WaitChan(t, rootStarted, "root body to start")
 	failure := testkit.NewErr("late")
 	core.Launch(root.Context(), func(context.Context) error {
 		close(childStarted)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return failure
 	})
-	waitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, childStarted, "child to start")
 	root.Cancel(nil)
 	close(release)
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 	if err := root.Cause(); !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("root.Cause() = %v, want the failure %v", err, failure)
 	}
@@ -1224,14 +1224,14 @@ func TestRule7_Aggregation(t *testing.T) {
 	rec := testkit.NewRecorder()
 	rootStarted := make(chan struct{})
 	root := core.Launch(rec.Ctx(), blockUntilDone(rootStarted))
-	waitChan(t, rootStarted, "root body to start")
+	testkit.WaitChan(t, rootStarted, "root body to start")
 	e1, e2, e3, eCancel := testkit.NewErr("1"), testkit.NewErr("2"), testkit.NewErr("3"), testkit.NewErr("cancel cause")
 
 	late := func(release chan struct{}, err error) (core.Job, chan struct{}) {
 		started := make(chan struct{})
 		j := core.Launch(root.Context(), func(context.Context) error {
 			close(started)
-			hold(t, release) // ignores the cancellation
+			testkit.Hold(t, release) // ignores the cancellation
 			return err
 		})
 		return j, started
@@ -1243,18 +1243,18 @@ func TestRule7_Aggregation(t *testing.T) {
 	c5started := make(chan struct{})
 	core.Launch(root.Context(), blockUntilDone(c5started))
 	for _, s := range []chan struct{}{s2, s3, s4, c5started} {
-		waitChan(t, s, "child to start")
+		testkit.WaitChan(t, s, "child to start")
 	}
 
 	c1 := core.Launch(root.Context(), func(context.Context) error { return e1 })
-	waitDone(t, c1)
+	testkit.WaitDone(t, c1)
 	close(r2)
-	waitDone(t, c2)
+	testkit.WaitDone(t, c2)
 	close(r3)
-	waitDone(t, c3)
+	testkit.WaitDone(t, c3)
 	close(r4)
-	waitDone(t, c4)
-	mustJoin(t, root)
+	testkit.WaitDone(t, c4)
+	testkit.MustJoin(t, root)
 
 	err := root.Cause()
 	checkAggregate(t, "root.Cause()", err, e1, e2, e3)
@@ -1300,17 +1300,17 @@ func TestRule7_BodyFailureAfterChildFailure(t *testing.T) {
 	release := make(chan struct{})
 	root := core.Launch(rec.Ctx(), func(context.Context) error {
 		close(started)
-		hold(t, release) // ignores the cancellation
+		testkit.Hold(t, release) // ignores the cancellation
 		return eBody
 	})
-	waitChan(t, started, "root body to start")
+	testkit.WaitChan(t, started, "root body to start")
 	child := core.Launch(root.Context(), func(context.Context) error { return eChild })
-	waitDone(t, child)
+	testkit.WaitDone(t, child)
 	if !root.IsCancelled() {
 		t.Errorf("root.IsCancelled() = false after its child failed, want true")
 	}
 	close(release)
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 	checkAggregate(t, "root.Cause()", root.Cause(), eChild, eBody)
 	checkAggregate(t, "reported error", rec.ExpectOne(t, eChild), eChild, eBody)
 }
@@ -1331,14 +1331,14 @@ func TestRule7_CancelledChildDoesNotAffectParent(t *testing.T) {
 	bodyless := core.NewJob(parent.Context())
 	bodyless.Cancel(nil)
 	for _, j := range []core.Job{cancelled, giveUp, bodyless} {
-		mustJoin(t, j)
+		testkit.MustJoin(t, j)
 		testkit.CheckState(t, j, core.Cancelled)
 	}
 	testkit.CheckState(t, parent, core.Active)
 	testkit.CheckState(t, sibling, core.Active)
 	sibling.Cancel(nil)
 	close(release)
-	mustJoin(t, parent)
+	testkit.MustJoin(t, parent)
 	testkit.CheckState(t, parent, core.Completed)
 	rec.ExpectNone(t)
 }
@@ -1362,7 +1362,7 @@ func TestRule7_FailureClimbsChain(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	mustJoin(t, root)
+	testkit.MustJoin(t, root)
 	all := []core.Job{root, <-jobs, <-jobs, <-jobs}
 	for _, j := range all {
 		testkit.CheckState(t, j, core.Cancelled)
@@ -1439,7 +1439,7 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 			stop()
 			return ctx
 		}, func(t *testing.T, err error) {
-			ce := cancellationOf(t, "Join(ctx)", err)
+			ce := testkit.CancellationOf(t, "Join(ctx)", err)
 			if !errors.Is(ce.Cause, context.Canceled) {
 				t.Errorf("Join(ctx) cause = %v, want %v", ce.Cause, context.Canceled)
 			}
@@ -1449,7 +1449,7 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 			stop(why)
 			return ctx
 		}, func(t *testing.T, err error) {
-			ce := cancellationOf(t, "Join(ctx)", err)
+			ce := testkit.CancellationOf(t, "Join(ctx)", err)
 			if !errors.Is(ce.Cause, why) {
 				t.Errorf("Join(ctx) cause = %v, want %v", ce.Cause, why)
 			}
@@ -1459,7 +1459,7 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 			stop(own)
 			return ctx
 		}, func(t *testing.T, err error) {
-			if ce := cancellationOf(t, "Join(ctx)", err); ce != own {
+			if ce := testkit.CancellationOf(t, "Join(ctx)", err); ce != own {
 				t.Errorf("Join(ctx) = %v, want the ctx's *CancellationError itself", err)
 			}
 		}},
@@ -1468,7 +1468,7 @@ func TestRule11_JoinWithDoneContext(t *testing.T) {
 			caller.Cancel(why)
 			return caller.Context()
 		}, func(t *testing.T, err error) {
-			cancellationOf(t, "Join(ctx)", err)
+			testkit.CancellationOf(t, "Join(ctx)", err)
 			if !errors.Is(err, why) {
 				t.Errorf("Join(ctx) = %v, want it to carry %v", err, why)
 			}
@@ -1516,7 +1516,7 @@ func TestRule11_JoinCtxDoneWhileWaiting(t *testing.T) {
 	case <-time.After(testkit.WaitTimeout(t)):
 		t.Fatalf("Join did not return after its ctx was cancelled\n%s", testkit.GoroutineDump())
 	}
-	ce := cancellationOf(t, "Join(ctx)", err)
+	ce := testkit.CancellationOf(t, "Join(ctx)", err)
 	if !errors.Is(ce.Cause, why) {
 		t.Errorf("Join(ctx) = %v, want a cancellation caused by %v", err, why)
 	}
@@ -1571,7 +1571,7 @@ func TestRule11_JoinCycle(t *testing.T) {
 			if !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(ctx) = %v, want %v", err, core.ErrJoinCycle)
 			}
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			testkit.CheckState(t, job, core.Completed)
 		})
 	}
@@ -1593,7 +1593,7 @@ func TestRule11_ParentJoinsChild(t *testing.T) {
 		return nil
 	})
 	other.Complete()
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	for range 2 {
 		if err := <-res; err != nil {
 			t.Errorf("Join(ctx) = %v, want nil", err)
@@ -1614,7 +1614,7 @@ func TestRule11_JoinAll(t *testing.T) {
 	cancelled.Cancel(nil)
 	bodyless := core.NewJob(nil)
 	release := make(chan struct{})
-	slow := core.Launch(rec.Ctx(), func(context.Context) error { hold(t, release); return nil })
+	slow := core.Launch(rec.Ctx(), func(context.Context) error { testkit.Hold(t, release); return nil })
 	go func() { bodyless.Complete(); close(release) }() // ends at once
 
 	err := call(t, "JoinAll", func() error {
@@ -1641,7 +1641,7 @@ func TestRule11_JoinAll(t *testing.T) {
 	why := testkit.NewErr("why")
 	stop(why)
 	err = call(t, "JoinAll", func() error { return core.JoinAll(ctx, pending) })
-	if ce := cancellationOf(t, "JoinAll(done ctx)", err); !errors.Is(ce.Cause, why) {
+	if ce := testkit.CancellationOf(t, "JoinAll(done ctx)", err); !errors.Is(ce.Cause, why) {
 		t.Errorf("JoinAll(ctx) = %v, want a cancellation caused by %v", err, why)
 	}
 	testkit.CheckState(t, pending, core.Active)
@@ -1672,7 +1672,7 @@ func TestJob_String(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	job := core.Launch(context.Background(), func(context.Context) error {
-		hold(t, release)
+		testkit.Hold(t, release)
 		return nil
 	}, core.Named("fetch"), core.Lazy())
 	if s := job.String(); !strings.Contains(s, "fetch") || !strings.Contains(s, "New") {
@@ -1683,7 +1683,7 @@ func TestJob_String(t *testing.T) {
 		t.Errorf("String() = %q, want it to contain %q and %q", s, "fetch", "Active")
 	}
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if s := job.String(); !strings.Contains(s, "Completed") {
 		t.Errorf("String() = %q, want it to contain %q", s, "Completed")
 	}
@@ -1746,7 +1746,7 @@ func TestRule15_CancelVersusBodyEnd(t *testing.T) {
 		var fired counter
 		job.InvokeOnCompletion(func(error) { fired.inc() })
 		job.Cancel(nil)
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		switch job.State() {
 		case core.Completed:
 			if err := job.Cause(); err != nil {
@@ -1797,9 +1797,9 @@ func TestRule15_ChildAttachVersusCancel(t *testing.T) {
 		close(gate)
 		parent.Cancel(nil)
 		wg.Wait()
-		mustJoin(t, parent)
+		testkit.MustJoin(t, parent)
 		for _, k := range kids {
-			mustJoin(t, k)
+			testkit.MustJoin(t, k)
 			if !k.IsCancelled() {
 				t.Fatalf("iteration %d: child %v ended %v, want Cancelled", i, k, k.State())
 			}
@@ -1832,7 +1832,7 @@ func TestRule15_ChildAttachVersusLastChildCompletion(t *testing.T) {
 		if child.IsCompleted() {
 			// Created too late: the parent is, or is about to be, done.
 			testkit.CheckState(t, child, core.Cancelled)
-			mustJoin(t, parent)
+			testkit.MustJoin(t, parent)
 			testkit.CheckState(t, parent, core.Completed)
 			continue
 		}
@@ -1843,7 +1843,7 @@ func TestRule15_ChildAttachVersusLastChildCompletion(t *testing.T) {
 			t.Fatalf("iteration %d: active child's Parent() = %v, want %v", i, got, parent)
 		}
 		child.Complete()
-		mustJoin(t, parent)
+		testkit.MustJoin(t, parent)
 		testkit.CheckState(t, parent, core.Completed)
 	}
 }

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,31 +17,6 @@ import (
 // TestMain checks that no test of the package leaves a goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// waitChan is testkit.WaitChan for a chan struct{}: it waits until ch is
-// closed (or receives), or fails the test with a goroutine dump.
-func waitChan(t testing.TB, ch <-chan struct{}, what string) {
-	t.Helper()
-	testkit.WaitChan(t, ch, what)
-}
-
-// isClosed reports whether ch is closed (or has a value ready) right now.
-func isClosed(ch <-chan struct{}) bool { return testkit.IsClosed(ch) }
-
-// waitDone waits until j is final.
-func waitDone(t testing.TB, j core.Job) {
-	t.Helper()
-	waitChan(t, j.Done(), fmt.Sprintf("%v to complete", j))
-}
-
-// mustJoin waits until j is final, then checks that Join returns nil.
-func mustJoin(t testing.TB, j core.Job) {
-	t.Helper()
-	waitDone(t, j)
-	if err := j.Join(context.Background()); err != nil {
-		t.Fatalf("Join(ctx) on %v = %v, want nil", j, err)
-	}
-}
-
 // call runs f on a new goroutine and returns its result, failing the test
 // with a goroutine dump if f does not return in time. Use it for calls that
 // block until a job tree is done (Scope, Join, JoinAll), so that a bug
@@ -51,18 +25,8 @@ func call(t testing.TB, what string, f func() error) error {
 	t.Helper()
 	res := make(chan error, 1)
 	go func() { res <- f() }() // ends when f returns
-	return recvErr(t, res, what)
-}
-
-// recvErr receives from res, failing the test with a goroutine dump if
-// nothing arrives in time.
-func recvErr(t testing.TB, res <-chan error, what string) error {
-	t.Helper()
 	return testkit.WaitChan(t, res, what+" to return")
 }
-
-// hold is testkit.Hold: it blocks until ch is closed or the test is over.
-func hold(t testing.TB, ch <-chan struct{}) { testkit.Hold(t, ch) }
 
 // launchHeld launches a job under ctx whose body holds (ignoring its
 // cancellation) until the returned channel is closed, and returns once the
@@ -72,10 +36,10 @@ func launchHeld(t testing.TB, ctx context.Context) (core.Job, chan struct{}) {
 	started, release := make(chan struct{}), make(chan struct{})
 	job := core.Launch(ctx, func(context.Context) error {
 		close(started)
-		hold(t, release)
+		testkit.Hold(t, release)
 		return nil
 	})
-	waitChan(t, started, "body to start")
+	testkit.WaitChan(t, started, "body to start")
 	return job, release
 }
 
@@ -149,13 +113,6 @@ type counter struct{ n atomic.Int32 }
 
 func (c *counter) inc()       { c.n.Add(1) }
 func (c *counter) get() int32 { return c.n.Load() }
-
-// cancellationOf is testkit.CancellationOf: the *core.CancellationError in
-// err's chain, or the test fails at once.
-func cancellationOf(t testing.TB, what string, err error) *core.CancellationError {
-	t.Helper()
-	return testkit.CancellationOf(t, what, err)
-}
 
 // multiErrors returns the errors listed by err's Unwrap() []error, or nil.
 func multiErrors(err error) []error {

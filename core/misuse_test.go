@@ -110,7 +110,7 @@ func TestMisuse(t *testing.T) {
 		// Nil contexts: documented as context.Background().
 		{Name: "Launch/nil ctx", Want: "a root job, as with context.Background()", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop)
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			testkit.CheckState(t, j, core.Completed)
 		}},
 		{Name: "NewJob/nil ctx", Want: "an Active root job", Run: func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestMisuse(t *testing.T) {
 			ctx := core.WithExceptionHandler(nil, rec.Handle)
 			failure := testkit.NewErr("reported")
 			j := core.Launch(ctx, func(context.Context) error { return failure })
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			rec.ExpectOne(t, failure)
 		}},
 		{Name: "Join/nil ctx", Want: "as context.Background(): waits, then nil", Run: func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestMisuse(t *testing.T) {
 		}},
 		{Name: "Named/empty", Want: "no name: String says Job#N", Run: func(t *testing.T) {
 			j := core.Launch(nil, noop, core.Named("x"), core.Named(""))
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			if s := j.String(); strings.Contains(s, "(") {
 				t.Errorf("String() = %q, want no name (the later Named(\"\") wins)", s)
 			}
@@ -348,8 +348,8 @@ func TestMisuse(t *testing.T) {
 			j.Cancel(first)
 			j.Cancel(second)
 			close(release)
-			mustJoin(t, j)
-			if ce := cancellationOf(t, "Cause()", j.Cause()); ce.Cause != error(first) {
+			testkit.MustJoin(t, j)
+			if ce := testkit.CancellationOf(t, "Cause()", j.Cause()); ce.Cause != error(first) {
 				t.Errorf("Cause() = %v, want the first cancellation's, caused by %v", j.Cause(), first)
 			}
 			if errors.Is(j.Cause(), second) {
@@ -380,8 +380,8 @@ func TestMisuse(t *testing.T) {
 				t.Errorf("Start() on a cancelled lazy job = true, want false")
 			}
 			testkit.CheckState(t, cancelled, core.Cancelled)
-			mustJoin(t, j)
-			mustJoin(t, lazy)
+			testkit.MustJoin(t, j)
+			testkit.MustJoin(t, lazy)
 			bodyless := core.NewJob(nil)
 			if misuseBool(t, "Start()", bodyless.Start) {
 				t.Errorf("Start() on a NewJob = true, want false")
@@ -394,10 +394,10 @@ func TestMisuse(t *testing.T) {
 			var ran atomic.Bool
 			j := core.Launch(parent.Context(), func(context.Context) error { ran.Store(true); return nil })
 			testkit.CheckState(t, j, core.Cancelled)
-			if ce := cancellationOf(t, "Cause()", j.Cause()); ce.Message != "parent job is completed" {
+			if ce := testkit.CancellationOf(t, "Cause()", j.Cause()); ce.Message != "parent job is completed" {
 				t.Errorf("Cause() = %v, want %q", ce, "parent job is completed")
 			}
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			if ran.Load() {
 				t.Error("the body ran under a complete parent")
 			}
@@ -406,26 +406,26 @@ func TestMisuse(t *testing.T) {
 		// Waiting wrongly.
 		{Name: "Join/on self", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
-			if err := recvErr(t, res, "Join on itself"); !errors.Is(err, core.ErrJoinCycle) {
+			if err := testkit.WaitChan(t, res, "Join on itself"+" to return"); !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(own ctx) = %v, want an error wrapping core.ErrJoinCycle", err)
 			}
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 		}},
 		{Name: "Join/on an ancestor", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			j, res := selfJoin(t, true, func(ctx context.Context, j core.Job) error { return j.Join(ctx) })
-			if err := recvErr(t, res, "Join on the parent"); !errors.Is(err, core.ErrJoinCycle) {
+			if err := testkit.WaitChan(t, res, "Join on the parent"+" to return"); !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("Join(child ctx) on the parent = %v, want an error wrapping core.ErrJoinCycle", err)
 			}
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 		}},
 		{Name: "JoinAll/self among others", Want: "an error wrapping core.ErrJoinCycle, at once", Run: func(t *testing.T) {
 			other := core.NewJob(nil)
 			other.Complete()
 			j, res := selfJoin(t, false, func(ctx context.Context, j core.Job) error { return core.JoinAll(ctx, other, j) })
-			if err := recvErr(t, res, "JoinAll with itself"); !errors.Is(err, core.ErrJoinCycle) {
+			if err := testkit.WaitChan(t, res, "JoinAll with itself"+" to return"); !errors.Is(err, core.ErrJoinCycle) {
 				t.Errorf("JoinAll(own ctx, other, self) = %v, want an error wrapping core.ErrJoinCycle", err)
 			}
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 		}},
 		{Name: "Join/done ctx", Want: "*core.CancellationError carrying context.Cause(ctx), even if the job is complete; the job is left alone", Run: func(t *testing.T) {
 			cause := testkit.NewErr("gave up")
@@ -538,7 +538,7 @@ func TestMisuse(t *testing.T) {
 		{Name: "body/panics", Want: "the job fails with a *core.PanicError; the process goes on", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { panic("boom") })
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			var pe *core.PanicError
 			if err := rec.ExpectOne(t, j.Cause()); !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
 				t.Errorf("reported %v, want a *core.PanicError of boom with a stack", err)
@@ -547,7 +547,7 @@ func TestMisuse(t *testing.T) {
 		{Name: "body/panics with nil", Want: "a failure: a *core.PanicError of *runtime.PanicNilError", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { panic(nil) })
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			var pn *runtime.PanicNilError
 			if !errors.As(j.Cause(), &pn) {
 				t.Errorf("Cause() = %v, want a *core.PanicError of a *runtime.PanicNilError", j.Cause())
@@ -558,9 +558,9 @@ func TestMisuse(t *testing.T) {
 			empty := &core.MultiError{}
 			parent := core.NewJob(nil)
 			j := core.Launch(parent.Context(), func(context.Context) error { return empty })
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			parent.Complete()
-			mustJoin(t, parent)
+			testkit.MustJoin(t, parent)
 			for _, x := range []core.Job{j, parent} {
 				testkit.CheckState(t, x, core.Cancelled)
 				if x.Cause() != error(empty) {
@@ -571,7 +571,7 @@ func TestMisuse(t *testing.T) {
 		{Name: "body/runtime.Goexit", Want: "a failure, not a hang", Run: func(t *testing.T) {
 			rec := testkit.NewRecorder()
 			j := core.Launch(rec.Ctx(), func(context.Context) error { runtime.Goexit(); return nil })
-			mustJoin(t, j)
+			testkit.MustJoin(t, j)
 			testkit.CheckState(t, j, core.Cancelled)
 			if core.IsCancellation(j.Cause()) {
 				t.Errorf("Cause() = %v, want a failure", j.Cause())
@@ -633,7 +633,7 @@ func TestMisuse_PanickingExceptionHandlerIsLogged(t *testing.T) {
 	failure := testkit.NewErr("unhandled")
 	ctx := core.WithExceptionHandler(context.Background(), func(error) { panic("handler broke") })
 	j := core.Launch(ctx, func(context.Context) error { return failure })
-	mustJoin(t, j)
+	testkit.MustJoin(t, j)
 	mu.Lock()
 	logged := buf.String()
 	mu.Unlock()

@@ -2018,7 +2018,7 @@ func (r *modelRound) runJoin(jn *mJoin) {
 	real := jn.job.real
 	jn.err = real.Join(ctx)
 	jn.completed = real.IsCompleted()
-	jn.doneClosed = isClosed(real.Done())
+	jn.doneClosed = testkit.IsClosed(real.Done())
 	jn.reports = jn.job.rec.failures()
 	r.mu.Lock()
 	jn.snap = make(map[*mHandler]int32, len(jn.job.handlers))
@@ -2091,7 +2091,7 @@ func (r *modelRound) runPhase(t testing.TB, first, drain bool) bool {
 	select {
 	case <-done:
 	case <-timer.C:
-		r.problem("phase %d: operations did not return within %v\n%s", r.phase, stressWaitLimit(t), stressDump())
+		r.problem("phase %d: operations did not return within %v\n%s", r.phase, stressWaitLimit(t), testkit.GoroutineDump())
 		return false
 	}
 	for _, res := range results {
@@ -2139,7 +2139,7 @@ func (r *modelRound) settle(t testing.TB, final bool) bool {
 			for _, b := range bad {
 				r.problem("phase %d: %s", r.phase, b)
 			}
-			r.problem("phase %d: the forest did not settle within %v\n%s", r.phase, stressWaitLimit(t), stressDump())
+			r.problem("phase %d: the forest did not settle within %v\n%s", r.phase, stressWaitLimit(t), testkit.GoroutineDump())
 			return false
 		}
 		runtime.Gosched()
@@ -2201,12 +2201,12 @@ func (r *modelRound) waiting() (bodies, joins int) {
 			}
 		case j.body == mbRunning:
 			bodies++
-		case j.watcher && j.body == mbReturned && !isClosed(j.real.Context().Done()):
+		case j.watcher && j.body == mbReturned && !testkit.IsClosed(j.real.Context().Done()):
 			bodies++
 		}
 	}
 	for _, jn := range r.joins {
-		if !isClosed(jn.done) && !isClosed(jn.job.real.Done()) {
+		if !testkit.IsClosed(jn.done) && !testkit.IsClosed(jn.job.real.Done()) {
 			joins++
 		}
 	}
@@ -2343,12 +2343,12 @@ func (r *modelRound) check(final bool) []string {
 				}
 			}
 		}
-		if got := isClosed(rj.Done()); got != j.final {
+		if got := testkit.IsClosed(rj.Done()); got != j.final {
 			add("%v: Done() closed = %v, want %v", j, got, j.final)
 		}
 		ctxDone := j.cancelled || j.final
 		ctx := rj.Context()
-		if got := isClosed(ctx.Done()); got != ctxDone {
+		if got := testkit.IsClosed(ctx.Done()); got != ctxDone {
 			add("%v: Context().Done() closed = %v, want %v (rule 14)", j, got, ctxDone)
 		}
 		if err := ctx.Err(); (err != nil) != ctxDone || (err != nil && !errors.Is(err, context.Canceled)) {
@@ -2372,7 +2372,7 @@ func (r *modelRound) check(final bool) []string {
 	for _, s := range r.scopes {
 		// Rule 13: Scope returns once its job is final, its final cause
 		// (nil if it completed).
-		switch returned := isClosed(s.scopeDone); {
+		switch returned := testkit.IsClosed(s.scopeDone); {
 		case s.final && !returned:
 			add("%v: Scope has not returned although its job is final", s)
 		case !s.final && returned:
@@ -2532,7 +2532,7 @@ func (r *modelRound) checkHandler(h *mHandler) string {
 // returns after the handlers ran; rule 9: after the report).
 func (r *modelRound) checkJoin(jn *mJoin, final bool) string {
 	j := jn.job
-	returned := isClosed(jn.done)
+	returned := testkit.IsClosed(jn.done)
 	if jn.doneCtx != nil {
 		if !returned {
 			return "Join(ctx) with a done ctx has not returned"
@@ -2749,7 +2749,7 @@ func (r *modelRound) finalChecks(t testing.TB) {
 		}
 	}
 	for _, jn := range r.joins {
-		waitChan(t, jn.done, fmt.Sprintf("Join on %v to return", jn.job))
+		testkit.WaitChan(t, jn.done, fmt.Sprintf("Join on %v to return", jn.job))
 	}
 	for _, h := range r.handlers {
 		before := h.runs.Load()
@@ -2851,7 +2851,7 @@ func modelRun(t testing.TB, seed uint64, only, trees int, mut modelMutant) (roun
 	// Nothing of the run may still be running.
 	prefix := `"` + modelLabelKey + `":"` + strconv.FormatInt(run, 10) + `/`
 	if !stressSpin(t, func() bool { return modelLabeled(prefix) == 0 }) {
-		return rounds, played, stats, fmt.Sprintf("seed=%d: %d goroutines of the run are still running after its last round\n%s", seed, modelLabeled(prefix), stressDump())
+		return rounds, played, stats, fmt.Sprintf("seed=%d: %d goroutines of the run are still running after its last round\n%s", seed, modelLabeled(prefix), testkit.GoroutineDump())
 	}
 	return rounds, played, stats, ""
 }

@@ -198,14 +198,14 @@ func TestRule13_OuterJobCancelled(t *testing.T) {
 				res <- err
 				return err
 			})
-			waitChan(t, started, "scope body to start")
+			testkit.WaitChan(t, started, "scope body to start")
 			outer.Cancel(nil)
-			err := recvErr(t, res, sk.name)
+			err := testkit.WaitChan(t, res, sk.name+" to return")
 			if !core.IsCancellation(err) {
 				t.Errorf("%s(ctx, f) = %v, want a cancellation", sk.name, err)
 			}
 			testkit.CheckState(t, child, core.Cancelled)
-			mustJoin(t, outer)
+			testkit.MustJoin(t, outer)
 			testkit.CheckState(t, outer, core.Cancelled)
 			rec.ExpectNone(t)
 		})
@@ -229,7 +229,7 @@ func TestRule13_ScopeCancellationVsException(t *testing.T) {
 		})
 		return nil
 	})
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if err := <-res; !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("Scope(ctx, f) = %v, want %v", err, failure)
 	}
@@ -254,7 +254,7 @@ func TestRule13_ScopeFailureNotPassedUp(t *testing.T) {
 				}
 				return nil // the caller decides: it swallows the error
 			})
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			if err := <-res; !errors.Is(err, failure) {
 				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
 			}
@@ -280,7 +280,7 @@ func TestRule13_IncompleteScopeState(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Scope(ctx, f) = %v, want nil", err)
 	}
-	mustJoin(t, scopeJob)
+	testkit.MustJoin(t, scopeJob)
 	testkit.CheckState(t, scopeJob, core.Completed)
 	if got := scopeJob.Parent(); got != nil {
 		t.Errorf("Parent() of a root scope job = %v, want nil", got)
@@ -340,9 +340,9 @@ func TestRule13_ScopeCancelledByPlainContext(t *testing.T) {
 			return ctx.Err()
 		})
 	}()
-	waitChan(t, started, "scope body to start")
+	testkit.WaitChan(t, started, "scope body to start")
 	stop(why)
-	if err := recvErr(t, res, "Scope"); !core.IsCancellation(err) {
+	if err := testkit.WaitChan(t, res, "Scope"+" to return"); !core.IsCancellation(err) {
 		t.Errorf("Scope(ctx, f) = %v, want a cancellation", err)
 	}
 }
@@ -387,7 +387,7 @@ func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
 					started := make(chan struct{})
 					core.Launch(ctx, func(context.Context) error {
 						close(started)
-						hold(t, release) // ignores the cancellation
+						testkit.Hold(t, release) // ignores the cancellation
 						return nil
 					})
 					<-started
@@ -402,10 +402,10 @@ func TestRule13_ScopeFailureWithPendingChildNotPassedUp(t *testing.T) {
 			}
 			testkit.CheckState(t, caller, core.Active)
 			close(release)
-			if err := recvErr(t, res, sk.name); !errors.Is(err, failure) {
+			if err := testkit.WaitChan(t, res, sk.name+" to return"); !errors.Is(err, failure) {
 				t.Errorf("%s(ctx, f) = %v, want %v", sk.name, err, failure)
 			}
-			mustJoin(t, caller)
+			testkit.MustJoin(t, caller)
 			testkit.CheckState(t, caller, core.Completed)
 			rec.ExpectNone(t)
 		})

@@ -58,15 +58,15 @@ func TestRule1_BodylessJobStates(t *testing.T) {
 		started := make(chan struct{})
 		child := core.Launch(job.Context(), func(context.Context) error {
 			close(started)
-			hold(t, unblock) // ignores the cancellation
+			testkit.Hold(t, unblock) // ignores the cancellation
 			return nil
 		})
-		waitChan(t, started, "child body to start")
+		testkit.WaitChan(t, started, "child body to start")
 		job.Cancel(nil)
 		testkit.CheckState(t, job, core.Cancelling)
 		testkit.CheckState(t, child, core.Cancelling)
 		close(unblock)
-		mustJoin(t, job)
+		testkit.MustJoin(t, job)
 		testkit.CheckState(t, child, core.Cancelled)
 		testkit.CheckState(t, job, core.Cancelled)
 	})
@@ -95,10 +95,10 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 	childCh := make(chan core.Job, 1)
 	job := core.Launch(parent.Context(), func(ctx context.Context) error {
 		close(bodyStarted)
-		hold(t, release)
+		testkit.Hold(t, release)
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, unblockChild)
+			testkit.Hold(t, unblockChild)
 			return nil
 		})
 		return nil
@@ -112,12 +112,12 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 		t.Fatalf("Start() = false, want true")
 	}
 	testkit.CheckState(t, job, core.Active)
-	waitChan(t, bodyStarted, "body to start")
+	testkit.WaitChan(t, bodyStarted, "body to start")
 	testkit.CheckState(t, job, core.Active)
 
 	close(release)
 	child := <-childCh
-	waitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, childStarted, "child to start")
 	if got := waitLeaves(t, job, core.Active); got != core.Completing {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
@@ -125,12 +125,12 @@ func TestJobStates_NormalCompletion(t *testing.T) {
 	if got := job.Parent(); got != core.Job(parent) {
 		t.Errorf("Parent() of a Completing job = %v, want %v", got, parent)
 	}
-	if isClosed(job.Done()) {
+	if testkit.IsClosed(job.Done()) {
 		t.Errorf("Done() closed while a child is still running")
 	}
 
 	close(unblockChild)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Completed)
 	testkit.CheckState(t, child, core.Completed)
 	if got := job.Parent(); got != nil {
@@ -153,7 +153,7 @@ func TestJobStates_CompletingFailed(t *testing.T) {
 	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, release)
+			testkit.Hold(t, release)
 			return failure
 		})
 		return nil
@@ -161,14 +161,14 @@ func TestJobStates_CompletingFailed(t *testing.T) {
 
 	testkit.CheckState(t, job, core.New)
 	job.Start()
-	waitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, childStarted, "child to start")
 	if got := waitLeaves(t, job, core.Active); got != core.Completing {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
 	testkit.CheckState(t, job, core.Completing)
 
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	if err := job.Cause(); !errors.Is(err, failure) {
 		t.Errorf("Cause() = %v, want %v", err, failure)
@@ -189,7 +189,7 @@ func TestJobStates_Failed(t *testing.T) {
 	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, release) // ignores the cancellation
+			testkit.Hold(t, release) // ignores the cancellation
 			return nil
 		})
 		<-childStarted
@@ -211,7 +211,7 @@ func TestJobStates_Failed(t *testing.T) {
 	testkit.CheckState(t, child, core.Cancelling)
 
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	testkit.CheckState(t, child, core.Cancelled)
 	rec.ExpectOne(t, failure)
@@ -229,7 +229,7 @@ func TestJobStates_Cancelling(t *testing.T) {
 	job := core.Launch(rec.Ctx(), func(ctx context.Context) error {
 		childCh <- core.Launch(ctx, func(context.Context) error {
 			close(childStarted)
-			hold(t, release) // ignores the cancellation
+			testkit.Hold(t, release) // ignores the cancellation
 			return nil
 		})
 		return nil
@@ -237,7 +237,7 @@ func TestJobStates_Cancelling(t *testing.T) {
 
 	job.Start()
 	child := <-childCh
-	waitChan(t, childStarted, "child to start")
+	testkit.WaitChan(t, childStarted, "child to start")
 	if got := waitLeaves(t, job, core.Active); got != core.Completing {
 		t.Fatalf("after the body returned, State() = %v, want %v", got, core.Completing)
 	}
@@ -246,7 +246,7 @@ func TestJobStates_Cancelling(t *testing.T) {
 	testkit.CheckState(t, child, core.Cancelling)
 
 	close(release)
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	testkit.CheckState(t, job, core.Cancelled)
 	if err := job.Cause(); !core.IsCancellation(err) {
 		t.Errorf("Cause() = %v, want a cancellation", err)
@@ -273,7 +273,7 @@ func TestRule1_CancelledJobIsNeverCompleted(t *testing.T) {
 			t.Parallel()
 			job := tt.make(context.Background())
 			job.Cancel(nil)
-			mustJoin(t, job)
+			testkit.MustJoin(t, job)
 			testkit.CheckState(t, job, core.Cancelled)
 		})
 	}

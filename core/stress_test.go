@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jobtree/jobtree/core"
+	"github.com/jobtree/jobtree/internal/testkit"
 )
 
 // stressEnv selects the full size of the stress tests; stressChildEnv
@@ -64,9 +65,6 @@ func stressLog(t *testing.T, format string, args ...any) {
 	t.Logf("stress: "+format, args...)
 }
 
-// stressHeap returns the live heap after two collections.
-func stressHeap() uint64 { return memHeap() }
-
 // TestStress_AttachRacingCancel races the creation of a child (NewJob or
 // Launch) under a parent against the parent's Cancel (kotlinx's
 // JobChildStressTest.testChildAttachmentRacingWithCancellation). Either
@@ -84,10 +82,7 @@ func TestStress_AttachRacingCancel(t *testing.T) {
 	var tally stressTally
 	for i := range rounds {
 		launchParent, launchChild := rng.IntN(2) == 0, rng.IntN(2) == 0
-		var problems []stressProblem
-		bad := func(format string, args ...any) {
-			problems = append(problems, stressProblem{format, fmt.Sprintf(format, args...)})
-		}
+		var problems stressProblems
 		var parent core.Job
 		var release chan struct{}
 		if launchParent {
@@ -123,20 +118,20 @@ func TestStress_AttachRacingCancel(t *testing.T) {
 		}
 		stressWait(t, parent.Done(), fmt.Sprintf("round %d: the parent to complete", i))
 		if !child.IsCompleted() {
-			bad("parent completed before its child (%v)", child)
+			problems.add("parent completed before its child (%v)", child)
 		}
 		stressWait(t, child.Done(), fmt.Sprintf("round %d: the child to complete", i))
 		if st := child.State(); st != core.Cancelled {
-			bad("child ended %v, want Cancelled", st)
+			problems.add("child ended %v, want Cancelled", st)
 		}
 		if err := child.Cause(); !errors.Is(err, why) || !core.IsCancellation(err) {
-			bad("child's cause %v, want a cancellation caused by the parent's %v", err, why)
+			problems.add("child's cause %v, want a cancellation caused by the parent's %v", err, why)
 		}
 		if b := stressFinalState(parent); b != "" {
-			bad("parent: %s", b)
+			problems.add("parent: %s", b)
 		}
 		if b := stressFinalState(child); b != "" {
-			bad("child: %s", b)
+			problems.add("child: %s", b)
 		}
 		if wasAttached {
 			attached++
@@ -165,10 +160,7 @@ func TestStress_AttachRacingLastChild(t *testing.T) {
 	var tally stressTally
 	for i := range rounds {
 		launchChild := rng.IntN(2) == 0
-		var problems []stressProblem
-		bad := func(format string, args ...any) {
-			problems = append(problems, stressProblem{format, fmt.Sprintf(format, args...)})
-		}
+		var problems stressProblems
 		parent := core.NewJob(nil)
 		last := core.NewJob(parent.Context())
 		parent.Complete()
@@ -199,7 +191,7 @@ func TestStress_AttachRacingLastChild(t *testing.T) {
 			attached++
 			// Attached in time: the parent waits for it.
 			if parent.IsCompleted() {
-				bad("parent completed while its new child %v is attached", late)
+				problems.add("parent completed while its new child %v is attached", late)
 			}
 			if cj, ok := late.(core.CompletableJob); ok {
 				cj.Complete()
@@ -207,30 +199,30 @@ func TestStress_AttachRacingLastChild(t *testing.T) {
 			close(lateRelease)
 			stressWait(t, parent.Done(), fmt.Sprintf("round %d: the parent to complete", i))
 			if st := late.State(); st != core.Completed {
-				bad("attached child ended %v, want Completed", st)
+				problems.add("attached child ended %v, want Completed", st)
 			}
 		} else {
 			refused++
 			close(lateRelease)
 			stressWait(t, late.Done(), fmt.Sprintf("round %d: the refused child to complete", i))
 			if st := late.State(); st != core.Cancelled {
-				bad("refused child is %v, want Cancelled", st)
+				problems.add("refused child is %v, want Cancelled", st)
 			}
 			var ce *core.CancellationError
 			if !errors.As(late.Cause(), &ce) || ce.Message != "parent job is completed" {
-				bad("refused child's cause %v, want %q", late.Cause(), "parent job is completed")
+				problems.add("refused child's cause %v, want %q", late.Cause(), "parent job is completed")
 			}
 			if ran.Load() {
-				bad("the body of a refused child ran")
+				problems.add("the body of a refused child ran")
 			}
 		}
 		stressWait(t, parent.Done(), fmt.Sprintf("round %d: the parent to complete", i))
 		if st := parent.State(); st != core.Completed {
-			bad("parent ended %v, want Completed", st)
+			problems.add("parent ended %v, want Completed", st)
 		}
 		for _, j := range []core.Job{parent, last, late} {
 			if b := stressFinalState(j); b != "" {
-				bad("%v: %s", j, b)
+				problems.add("%v: %s", j, b)
 			}
 		}
 		tally.add(fmt.Sprintf("round %d (launch child %v)", i, launchChild), problems)
@@ -256,10 +248,7 @@ func TestStress_JoinRacingCancelOfJoiner(t *testing.T) {
 	var tally stressTally
 	for i := range rounds {
 		fromChild := rng.IntN(2) == 0
-		var problems []stressProblem
-		bad := func(format string, args ...any) {
-			problems = append(problems, stressProblem{format, fmt.Sprintf(format, args...)})
-		}
+		var problems stressProblems
 		target := core.NewJob(nil)
 		why := errors.New("joiner cancelled")
 		res := make(chan error, 1)
@@ -294,32 +283,32 @@ func TestStress_JoinRacingCancelOfJoiner(t *testing.T) {
 		select {
 		case err = <-res:
 		case <-time.After(stressWaitLimit(t)):
-			t.Fatalf("round %d: Join did not return\n%s", i, stressDump())
+			t.Fatalf("round %d: Join did not return\n%s", i, testkit.GoroutineDump())
 		}
 		stressWaitGroup(t, &wg, "the racers to return")
 		if err == nil {
 			joined++
 			if !target.IsCompleted() {
-				bad("Join returned nil while the target is %v", target.State())
+				problems.add("Join returned nil while the target is %v", target.State())
 			}
 		} else {
 			cancelled++
 			var ce *core.CancellationError
 			if !errors.As(err, &ce) || !errors.Is(err, why) {
-				bad("Join returned %v, want nil or a *core.CancellationError caused by %v", err, why)
+				problems.add("Join returned %v, want nil or a *core.CancellationError caused by %v", err, why)
 			}
 			if !joiner.IsCancelled() {
-				bad("Join returned %v, but the joiner is %v", err, joiner.State())
+				problems.add("Join returned %v, but the joiner is %v", err, joiner.State())
 			}
 		}
 		stressWait(t, joiner.Done(), fmt.Sprintf("round %d: the joiner to complete", i))
 		if st := target.State(); st != core.Completed {
-			bad("target ended %v, want Completed (Join leaves it alone)", st)
+			problems.add("target ended %v, want Completed (Join leaves it alone)", st)
 		}
 		// A joiner whose Join returned nil may end its body before the
 		// Cancel reaches it: then it is Completed.
 		if st := joiner.State(); st != core.Cancelled && (err != nil || st != core.Completed) {
-			bad("joiner ended %v after Join returned %v, want Cancelled (or Completed if Join returned nil)", st, err)
+			problems.add("joiner ended %v after Join returned %v, want Cancelled (or Completed if Join returned nil)", st, err)
 		}
 		tally.add(fmt.Sprintf("round %d (from a child %v)", i, fromChild), problems)
 	}
@@ -340,7 +329,7 @@ func TestStress_LiveJobs(t *testing.T) {
 	t.Run("NewJob", func(t *testing.T) {
 		fan := stressSize(1000, 100)
 		n := fan * fan
-		before := stressHeap()
+		before := memHeap()
 		start := time.Now()
 		root := core.NewJob(nil)
 		mids := make([]core.Job, fan)
@@ -352,7 +341,7 @@ func TestStress_LiveJobs(t *testing.T) {
 			}
 		}
 		built := time.Since(start)
-		live := stressHeap()
+		live := memHeap()
 		total := 1 + len(mids) + len(leaves)
 		perJob := float64(live-before) / float64(total)
 		start = time.Now()
@@ -362,7 +351,7 @@ func TestStress_LiveJobs(t *testing.T) {
 		memCheckAll(t, "root", []core.Job{root}, core.Cancelled)
 		runtime.KeepAlive(leaves)
 		mids, leaves = nil, nil
-		after := stressHeap()
+		after := memHeap()
 		stressLog(t, "1 tree of %d live NewJob jobs: built in %v, %.0f B of heap per live job, cancelled from the root in %v; heap after: %+d B",
 			total, built.Round(time.Millisecond), perJob, cancelled.Round(time.Millisecond), int64(after)-int64(before))
 		runtime.KeepAlive(root)
@@ -372,7 +361,7 @@ func TestStress_LiveJobs(t *testing.T) {
 		if raceEnabled {
 			n = min(n, 10_000)
 		}
-		before := stressHeap()
+		before := memHeap()
 		start := time.Now()
 		root := core.NewJob(nil)
 		jobs := make([]core.Job, n)
@@ -389,7 +378,7 @@ func TestStress_LiveJobs(t *testing.T) {
 		built := time.Since(start)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		live := stressHeap()
+		live := memHeap()
 		perJob := float64(live-before) / float64(n)
 		perJobStack := float64(ms.StackInuse) / float64(n)
 		start = time.Now()

@@ -21,7 +21,7 @@ func TestRule8_SupervisorJob(t *testing.T) {
 	e1, e2 := testkit.NewErr("1"), testkit.NewErr("2")
 	started := make(chan struct{})
 	survivor := core.Launch(sup.Context(), blockUntilDone(started))
-	waitChan(t, started, "survivor to start")
+	testkit.WaitChan(t, started, "survivor to start")
 	j1 := core.Launch(sup.Context(), func(context.Context) error { return e1 }, core.Named("job1"))
 	j2 := core.Launch(sup.Context(), func(context.Context) error { return e2 }, core.Named("job2"))
 	if err := call(t, "JoinAll", func() error { return core.JoinAll(context.Background(), j1, j2) }); err != nil {
@@ -43,7 +43,7 @@ func TestRule8_SupervisorJob(t *testing.T) {
 	}
 	testkit.CheckState(t, sup, core.Completing) // waits for the survivor
 	survivor.Cancel(nil)
-	mustJoin(t, sup)
+	testkit.MustJoin(t, sup)
 	testkit.CheckState(t, sup, core.Completed)
 }
 
@@ -59,7 +59,7 @@ func TestRule8_SupervisorChildUsesItsOwnHandler(t *testing.T) {
 	child := core.Launch(core.WithExceptionHandler(sup.Context(), childRec.Handle), func(context.Context) error {
 		return failure
 	})
-	mustJoin(t, child)
+	testkit.MustJoin(t, child)
 	childRec.ExpectOne(t, failure)
 	supRec.ExpectNone(t)
 	testkit.CheckState(t, sup, core.Active)
@@ -77,9 +77,9 @@ func TestRule8_NewJobUnderSupervisorDoesNotHandle(t *testing.T) {
 	mid := core.NewJob(sup.Context())
 	failure := testkit.NewErr("x")
 	child := core.Launch(mid.Context(), func(context.Context) error { return failure })
-	mustJoin(t, child)
+	testkit.MustJoin(t, child)
 	rec.ExpectOne(t, failure)
-	mustJoin(t, mid)
+	testkit.MustJoin(t, mid)
 	testkit.CheckState(t, mid, core.Cancelled)
 	testkit.CheckState(t, sup, core.Active)
 }
@@ -94,10 +94,10 @@ func TestRule8_SupervisorCancelGoesDown(t *testing.T) {
 	sup := core.NewSupervisorJob(rec.Ctx())
 	started := make(chan struct{})
 	child := core.Launch(sup.Context(), blockUntilDone(started))
-	waitChan(t, started, "child to start")
+	testkit.WaitChan(t, started, "child to start")
 	failure := testkit.NewErr("sup")
 	sup.Fail(failure)
-	mustJoin(t, sup)
+	testkit.MustJoin(t, sup)
 	testkit.CheckState(t, child, core.Cancelled)
 	if err := child.Cause(); !core.IsCancellation(err) || !errors.Is(err, failure) {
 		t.Errorf("child.Cause() = %v, want a cancellation caused by %v", err, failure)
@@ -243,7 +243,7 @@ func TestRule8_SupervisorScopeCancellationVsException(t *testing.T) {
 		res <- err
 		return nil
 	})
-	mustJoin(t, job)
+	testkit.MustJoin(t, job)
 	if err := <-res; !errors.Is(err, failure) || core.IsCancellation(err) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want %v", err, failure)
 	}
@@ -269,15 +269,15 @@ func TestRule8_SupervisorScopeCancelledByCaller(t *testing.T) {
 			return ctx.Err()
 		})
 	}()
-	waitChan(t, started, "scope body to start")
+	testkit.WaitChan(t, started, "scope body to start")
 	outer.Cancel(nil)
 	if !child.IsCancelled() {
 		t.Errorf("child.IsCancelled() = false when Cancel of the caller returned, want true")
 	}
-	if err := recvErr(t, res, "SupervisorScope"); !core.IsCancellation(err) {
+	if err := testkit.WaitChan(t, res, "SupervisorScope"+" to return"); !core.IsCancellation(err) {
 		t.Errorf("SupervisorScope(ctx, f) = %v, want a cancellation", err)
 	}
-	mustJoin(t, outer)
+	testkit.MustJoin(t, outer)
 	rec.ExpectNone(t)
 }
 
@@ -292,14 +292,14 @@ func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
 	testkit.CleanupJob(t, sup)
 	sibStarted := make(chan struct{})
 	sibling := core.Launch(sup.Context(), blockUntilDone(sibStarted))
-	waitChan(t, sibStarted, "sibling to start")
+	testkit.WaitChan(t, sibStarted, "sibling to start")
 	failure := testkit.NewErr("child")
 	grandStarted := make(chan struct{})
 	release := make(chan struct{})
 	child := core.Launch(sup.Context(), func(ctx context.Context) error {
 		core.Launch(ctx, func(context.Context) error {
 			close(grandStarted)
-			hold(t, release) // ignores the cancellation
+			testkit.Hold(t, release) // ignores the cancellation
 			return nil
 		})
 		<-grandStarted
@@ -311,7 +311,7 @@ func TestRule8_SupervisorChildFailingWithPendingChildren(t *testing.T) {
 	testkit.CheckState(t, sup, core.Active)
 	testkit.CheckState(t, sibling, core.Active)
 	close(release)
-	mustJoin(t, child)
+	testkit.MustJoin(t, child)
 	rec.ExpectOne(t, failure)
 	testkit.CheckState(t, sup, core.Active)
 	testkit.CheckState(t, sibling, core.Active)

@@ -1,8 +1,9 @@
 package testkit
 
 import (
+	"context"
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jobtree/jobtree/core"
 )
@@ -13,10 +14,21 @@ func CleanupJob(t testing.TB, j core.Job) {
 	t.Helper()
 	t.Cleanup(func() {
 		j.Cancel(nil)
-		select {
-		case <-j.Done():
-		case <-time.After(VeryLongDuration):
-			t.Errorf("cleanup: %v did not complete after Cancel\n%s", j, GoroutineDump())
-		}
+		WaitChan(t, j.Done(), fmt.Sprintf("%v to complete after Cancel (cleanup)", j))
 	})
+}
+
+// WaitDone waits until j is final, or fails the test with a goroutine dump.
+func WaitDone(t testing.TB, j core.Job) {
+	t.Helper()
+	WaitChan(t, j.Done(), fmt.Sprintf("%v to complete", j))
+}
+
+// MustJoin waits until j is final, then checks that Join returns nil.
+func MustJoin(t testing.TB, j core.Job) {
+	t.Helper()
+	WaitDone(t, j)
+	if err := j.Join(context.Background()); err != nil {
+		t.Fatalf("Join(ctx) on %v = %v, want nil", j, err)
+	}
 }

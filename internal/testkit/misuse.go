@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Outcome is what a call run by Try did: it returned V and Err, or it
@@ -34,15 +33,7 @@ func Try[T any](t testing.TB, what string, f func() (T, error)) Outcome[T] {
 		o.V, o.Err = f()
 		o.Panicked = false
 	}()
-	timer := time.NewTimer(WaitTimeout(t))
-	defer timer.Stop()
-	select {
-	case o := <-res:
-		return o
-	case <-timer.C:
-		t.Fatalf("%s did not return in time\n%s", what, GoroutineDump())
-		panic("unreachable")
-	}
+	return WaitChan(t, res, what+" to return")
 }
 
 // Returned returns what the call returned, failing the test at once if it

@@ -35,13 +35,20 @@ func WaitLimit(t testing.TB, d, margin time.Duration) time.Duration {
 // awaited, for the message.
 func WaitChan[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	timer := time.NewTimer(WaitTimeout(t))
+	return WaitWithin(t, ch, what, WaitTimeout(t))
+}
+
+// WaitWithin is WaitChan with the bound d: for the tests whose waits are
+// longer by design (stress, memory).
+func WaitWithin[T any](t testing.TB, ch <-chan T, what string, d time.Duration) T {
+	t.Helper()
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case v := <-ch:
 		return v
 	case <-timer.C:
-		t.Fatalf("timed out waiting for %s\n%s", what, GoroutineDump())
+		t.Fatalf("timed out after %v waiting for %s\n%s", d, what, GoroutineDump())
 		panic("unreachable")
 	}
 }
