@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -16,12 +17,46 @@ import (
 //
 //	build-ns/node   creating the nodes and calling Done() on the leaves
 //	cancel-ns/node  from the cancel call until the last leaf's Done() is closed
+//
+// It runs twice. With gc=running the garbage collector runs wherever the
+// allocations put it, as in the perf anchors: each op allocates 1.5–3 MiB
+// of a 4 MiB heap goal, so about one collection a op, and where its mark
+// phase falls settles into the same spot op after op — a spot that depends
+// on how much each alternative allocates. A cancel walk that overlaps a
+// mark phase costs about 2.5× (the marking core reads the very nodes the
+// walk writes), so this mode compares alternatives partly by where their
+// GC happens to land. With gc=settled a collection runs before each op,
+// outside the timer, so that no collection overlaps either phase of any
+// alternative: it measures the walk itself (and leaves out the GC cost of
+// the allocations, which B/op and allocs/op show).
 func BenchmarkCancelTree(b *testing.B) {
-	runImpls(b, []impl{
-		{"context", benchCancelTreeContext},
-		{"jobtree", jobtree.cancelTree},
-		{"floor", benchCancelTreeFloor},
-	})
+	for _, settled := range []bool{false, true} {
+		mode := "gc=running"
+		if settled {
+			mode = "gc=settled"
+		}
+		b.Run(mode, func(b *testing.B) {
+			treeSettled = settled
+			runImpls(b, []impl{
+				{"context", benchCancelTreeContext},
+				{"jobtree", jobtree.cancelTree},
+				{"floor", benchCancelTreeFloor},
+			})
+		})
+	}
+}
+
+// treeSettled tells the CancelTree alternatives to collect garbage before
+// each op (gc=settled). Sub-benchmarks run one at a time.
+var treeSettled bool
+
+// settleGC runs a collection, off the timer, before a gc=settled op.
+func settleGC(b *testing.B) {
+	if treeSettled {
+		b.StopTimer()
+		runtime.GC()
+		b.StartTimer()
+	}
 }
 
 // treePhases accumulates the phase timings of a CancelTree benchmark.
@@ -67,6 +102,7 @@ func benchCancelTreeContext(b *testing.B) {
 	var phases treePhases
 	b.ReportAllocs()
 	for b.Loop() {
+		settleGC(b)
 		phases.add(t.op())
 	}
 	phases.report(b)
@@ -123,6 +159,7 @@ func benchCancelTreeFloor(b *testing.B) {
 	var phases treePhases
 	b.ReportAllocs()
 	for b.Loop() {
+		settleGC(b)
 		phases.add(t.op())
 	}
 	phases.report(b)

@@ -53,6 +53,7 @@ func benchCancelTreeJobtree(b *testing.B) {
 	var phases treePhases
 	b.ReportAllocs()
 	for b.Loop() {
+		settleGC(b)
 		phases.add(t.op())
 	}
 	phases.report(b)

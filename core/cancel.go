@@ -25,7 +25,10 @@ import "errors"
 //
 // Descendants are cancelled from a work list rather than by recursion, so a
 // chain of any depth cancels in constant stack; failures climb to the
-// ancestors by a loop for the same reason.
+// ancestors by a loop for the same reason. A parent ends the children that
+// have nothing to notify or wait for (a body-less leaf, say) at once, as it
+// walks them (cancelAtOnce), and releases all their holds on itself with
+// one atomic add: only the others go on the work list.
 
 // Modes of cancel.
 const (
@@ -189,12 +192,15 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 			break
 		}
 	}
+	last = finalizing(ns)
 	if s&stCancelled == 0 {
-		work = j.notifyCancelling(j.fin.Load().root, work)
+		var released bool
+		work, released = j.notifyCancelling(j.fin.Load().root, work)
+		last = last || released
 	}
-	// If this CAS made the job finalizing, the caller finalizes it, after
+	// If this call left the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
-	return true, rooted, finalizing(ns), work
+	return true, rooted, last, work
 }
 
 // failStep is cancelStep for Fail, which alone needs a hold. Fail must be
@@ -230,7 +236,8 @@ func (j *job) failStep(rec *finishing, work []cancelItem) (ok, rooted, last bool
 		}
 	}
 	if s&stCancelled == 0 {
-		work = j.notifyCancelling(j.fin.Load().root, work)
+		// Fail's own hold keeps j from finalizing in there.
+		work, _ = j.notifyCancelling(j.fin.Load().root, work)
 	}
 	if holdsOf(s) == 1 {
 		return true, rooted, true, work // released above: this call finalizes
@@ -300,27 +307,93 @@ func (j *job) addLater(cause error) {
 
 // notifyCancelling runs when j has just started cancelling with root cause
 // root: it closes the context's Done channel, runs the cancelling handlers
-// in registration order and queues the children for cancellation.
-func (j *job) notifyCancelling(root error, work []cancelItem) []cancelItem {
-	j.closeDone(false)
+// in registration order, then cancels the children: at once those that
+// cancelAtOnce can end, the others by queueing them on the work list. It
+// reports whether releasing the children it ended left j finalizing: then
+// the caller finalizes j.
+func (j *job) notifyCancelling(root error, work []cancelItem) (_ []cancelItem, last bool) {
+	j.ctxDone.close()
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
-	var childRec *finishing // one record for all the children
+	var children int
 	for _, n := range nodes {
 		if n.kind == nodeChild {
-			// Not claimed: cancelling a child twice (here and in a
-			// racing attach) is harmless, both use the same cause.
-			if childRec == nil {
-				childRec = &finishing{root: causeForChild(root), shared: true}
-			}
-			work = append(work, cancelItem{childOf(n), childRec})
-			continue
-		}
-		if n.claim() {
+			children++
+		} else if n.claim() {
 			j.run(n, root)
 		}
 	}
-	return work
+	if children == 0 {
+		return work, false
+	}
+	rec := j.recordForChildren(root) // one record for all the children
+	var ended uint64
+	for _, n := range nodes {
+		if n.kind != nodeChild {
+			continue
+		}
+		// Not claimed: cancelling a child twice (here and in a racing
+		// attach) is harmless, both use the same cause.
+		if c := childOf(n); c.cancelAtOnce(rec) {
+			ended++
+		} else {
+			work = append(work, cancelItem{c, rec})
+		}
+	}
+	if ended == 0 {
+		return work, false
+	}
+	// The children ended here left their holds to this call: one atomic
+	// add releases them all and counts their nodes dead.
+	s := j.state.Add(ended * childDone)
+	j.maybeClean(s)
+	return work, finalizing(s)
+}
+
+// recordForChildren returns the cancellation record that j, cancelling
+// with root cause root, publishes in its children: j's own record when it
+// is shared already (j was cancelled by its parent, and root is the
+// cancellation its children get too), else a new shared one.
+func (j *job) recordForChildren(root error) *finishing {
+	if f := j.fin.Load(); f.shared && f.root == root {
+		return f
+	}
+	return &finishing{root: causeForChild(root), shared: true}
+}
+
+// cancelAtOnce is cancelStep's fast path for a child c that its cancelling
+// parent cancels with the shared record rec, when c has nothing to notify
+// and nothing to wait for: it is Active or New, without a running body,
+// children or handlers, and has no cause yet. Then it publishes rec, takes
+// c to Cancelled in one CAS, closes its channels, and reports true: c is
+// final, and the caller owes c's parent the release of c's hold (c does
+// not detach itself, so that the parent releases all such children with
+// one atomic add). Otherwise it changes nothing and reports false.
+func (c *job) cancelAtOnce(rec *finishing) bool {
+	if c.head.Load() != nil || c.fin.Load() != nil {
+		return false
+	}
+	s := c.state.Load()
+	ns := s | stCancelled
+	if endsOwnWork(c, s, 0) {
+		ns |= stCompleting
+	}
+	if s&stCancelled != 0 || closed(s) || !finalizing(ns) {
+		return false
+	}
+	if !c.fin.CompareAndSwap(nil, rec) {
+		return false
+	}
+	// A handler pushed after the look above finds c final and runs
+	// itself; afterFinal runs any it finds in the list.
+	fs := ns | stFinal | c.notifiedAtOnce()
+	if !c.state.CompareAndSwap(s, fs) {
+		// rec stays published: the caller's cancelStep, queued
+		// instead, finds it there and goes on from it.
+		return false
+	}
+	c.runFinal(fs, rec.root)
+	return true
 }
 
 // isCancelKind keeps the nodes that run when a job starts cancelling.

@@ -43,11 +43,26 @@ func (j *job) finalizeOne() *job {
 }
 
 // afterFinal completes the finalization of j, whose word s (before stFinal)
-// had final cause final: close the context; run the handlers; close Done;
-// detach from the parent. It returns the parent when this left it
-// finalizing.
+// had final cause final: runFinal, then detach from the parent. It returns
+// the parent when this left it finalizing.
 func (j *job) afterFinal(s uint64, final error) *job {
-	j.closeDone(false) // usually closed already, when the job started cancelling
+	j.runFinal(s, final)
+	if p := j.parent; p != nil {
+		// One atomic add on the parent: release the hold and count the
+		// node dead (a child's node is dead once the child is final).
+		ps := p.state.Add(childDone)
+		p.maybeClean(ps)
+		if finalizing(ps) {
+			return p
+		}
+	}
+	return nil
+}
+
+// runFinal does what a job just made final (word s, final cause final)
+// owes its observers: close the context; run the handlers; close Done.
+func (j *job) runFinal(s uint64, final error) {
+	j.ctxDone.close() // usually closed already, when the job started cancelling
 
 	// Close the list and run what it held: first the cancelling kind
 	// (never run if the job never cancelled), then the completion
@@ -76,22 +91,11 @@ func (j *job) afterFinal(s uint64, final error) *job {
 	// Done is closed before stNotified is set, so that Join (which looks
 	// at the flag) never returns while Done is open; and once more after,
 	// for a channel made in between (its maker saw no flag).
-	j.closeDone(true)
+	j.closeJobDone()
 	if s&stNotified == 0 {
 		j.state.Or(stNotified)
-		j.closeDone(true)
+		j.closeJobDone()
 	}
-
-	if p := j.parent; p != nil {
-		// One atomic add on the parent: release the hold and count the
-		// node dead (a child's node is dead once the child is final).
-		ps := p.state.Add(childDone)
-		p.maybeClean(ps)
-		if finalizing(ps) {
-			return p
-		}
-	}
-	return nil
 }
 
 // isHandler keeps every node but children's (all final by now).

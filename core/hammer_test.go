@@ -339,6 +339,20 @@ func (r *hammerRound) report(err error) {
 	r.mu.Unlock()
 }
 
+// checkFinalAndRanOnce checks, once the round is over, that parent is final
+// with consistent flags and that every handler of the round ran exactly
+// once.
+func (r *hammerRound) checkFinalAndRanOnce(parent core.Job) {
+	if bad := stressFinalState(parent); bad != "" {
+		r.problem("parent %v: %s", parent, bad)
+	}
+	for _, h := range r.handlers {
+		if n := h.runs.Load(); n != 1 {
+			r.problem("handler %s ran %d times, want 1", h.name, n)
+		}
+	}
+}
+
 // register registers a counted handler of the given kind on j. Inside, it
 // checks rule 10: a completion handler runs once the job is final, with its
 // final cause, after every attached child of the round's job is complete; a
@@ -999,17 +1013,10 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 		stressWaitGroup(t, &wg, name+": the racers to return")
 		stressWait(t, child.Done(), name+": the child to complete")
 
-		if bad := stressFinalState(parent); bad != "" {
-			r.problem("parent %v: %s", parent, bad)
-		}
 		if bad := stressFinalState(child); bad != "" {
 			r.problem("child %v: %s", child, bad)
 		}
-		for _, h := range r.handlers {
-			if n := h.runs.Load(); n != 1 {
-				r.problem("handler %s ran %d times, want 1", h.name, n)
-			}
-		}
+		r.checkFinalAndRanOnce(parent)
 		switch st := parent.State(); st {
 		case core.Completed:
 			if child.State() != core.Completed {
@@ -1413,4 +1420,122 @@ func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHammer_CancelVersusChildrenEndingAtOnce races a parent's Cancel, which
+// ends its body-less leaf children at once and releases them with one add
+// (cancelAtOnce), against what each child may meet at that moment: its own
+// Complete, Fail or Cancel, a handler registered on it, its Done channels
+// made, a grandchild attached, or nothing. Some children have a handler
+// from the start (they take the queued path), and the parent may already
+// be Completing, waiting for them. After every round: every job is final
+// with consistent flags and closed channels, every handler ran exactly
+// once, the parent ended Cancelled — or Completed only if it was
+// Completing and every child completed (or cancelled itself) first — and a
+// child failure that Fail accepted is in the parent's cause.
+func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
+	t.Parallel()
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6174306e6365))
+	const ops = 8 // nothing, Complete, Fail, Cancel, handler, Done, ctx Done, grandchild
+	var tally stressTally
+	for i := range rounds {
+		completing := rng.IntN(2) == 0
+		kids := 1 + rng.IntN(6)
+		name := fmt.Sprintf("round %d (%d children, parent completing %v)", i, kids, completing)
+		r := &hammerRound{name: name, grand: make(map[core.Job]core.Job)}
+		parent := core.NewJob(nil)
+		r.job = parent
+		r.register("parent-completion", onCompletion, parent, false, false)
+		children := make([]core.CompletableJob, kids)
+		op := make([]int, kids)
+		for k := range children {
+			children[k] = core.NewJob(parent.Context())
+			r.addKid(children[k])
+			if rng.IntN(4) == 0 {
+				r.register(fmt.Sprintf("child-%d-early", k), onCompletion, children[k], false, false)
+			}
+			op[k] = rng.IntN(ops)
+		}
+		if completing && !parent.Complete() {
+			tally.add(name, []stressProblem{{"Complete() = false on an Active job", "Complete() = false"}})
+		}
+		failures := make([]error, kids) // the failure Fail accepted, per child
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		stressGo(&wg, func() {
+			<-start
+			parent.Cancel(nil)
+		})
+		for k, c := range children {
+			stressGo(&wg, func() {
+				<-start
+				switch op[k] {
+				case 1:
+					c.Complete()
+				case 2:
+					err := hammerFailure{id: fmt.Sprintf("%s child %d", name, k)}
+					if c.Fail(err) {
+						failures[k] = err
+					}
+				case 3:
+					c.Cancel(nil)
+				case 4:
+					r.register(fmt.Sprintf("child-%d-late", k), onCompletion, c, false, false)
+				case 5:
+					<-c.Done() // the parent's Cancel ends it, whoever wins
+				case 6:
+					c.Context().Done()
+				case 7:
+					g := core.NewJob(c.Context())
+					r.setGrandchild(c, g)
+					g.Complete()
+				}
+			})
+		}
+		close(start)
+		stressWait(t, parent.Done(), name+": the parent to complete")
+		stressWaitGroup(t, &wg, name+": the racers to return")
+		for k, c := range children {
+			if !testkit.IsClosed(c.Done()) {
+				r.problem("child %d is not done after its parent completed", k)
+				continue
+			}
+			if bad := stressFinalState(c); bad != "" {
+				r.problem("child %d %v: %s", k, c, bad)
+			}
+			if !testkit.IsClosed(c.Context().Done()) {
+				r.problem("child %d's context is not done although it is %v", k, c.State())
+			}
+			if g := r.grandchild(c); g != nil && !g.IsCompleted() {
+				r.problem("child %d's child is %v after the parent completed", k, g.State())
+			}
+		}
+		r.checkFinalAndRanOnce(parent)
+		switch st := parent.State(); st {
+		case core.Completed:
+			if !completing {
+				r.problem("parent Completed although Complete was never called")
+			}
+			for k, c := range children {
+				// Only its own Cancel may have ended a child otherwise: a
+				// cancellation does not cancel the parent.
+				if st := c.State(); st != core.Completed && (op[k] != 3 || st != core.Cancelled) {
+					r.problem("parent Completed, but child %d ended %v after op %d", k, st, op[k])
+				}
+			}
+		case core.Cancelled:
+		default:
+			r.problem("parent ended %v, want Cancelled or Completed", st)
+		}
+		for k, err := range failures {
+			if err != nil && !errors.Is(parent.Cause(), err) {
+				r.problem("child %d failed with %v, but the parent's cause is %v", k, err, parent.Cause())
+			}
+		}
+		tally.add(name, r.problems)
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
 }

@@ -11,7 +11,7 @@ import (
 func init() {
 	corehook.Launch = func(ctx context.Context, body func(context.Context) error, opts any) any {
 		o := buildOptions(opts.([]Option))
-		return start(newJob(ctx, fDeferred|fHandles, o.name, o.lazy, body), o.lazy)
+		return start(newJob(ctx, fDeferred|fHandles, o.name, o.lazy, body), o.lazy, body)
 	}
 	corehook.NewJob = func(ctx context.Context) any {
 		return newJob(ctx, fDeferred|fBodyless, "", false, nil)

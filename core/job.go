@@ -162,8 +162,8 @@ const (
 // job is the implementation of [Job] and [CompletableJob]. It is 64 bytes,
 // one cache line, because one is allocated per Launch and its memory moves
 // between the launching goroutine's core and the body's: what only some
-// jobs need (a context of its own, channels, a name, cleaning state) lives
-// in a lazily made [extra].
+// jobs need (a context of its own, the Job.Done channel, a name, a lazy
+// job's body, cleaning state) lives in a lazily made [extra].
 type job struct {
 	// asChild is this job's node in its parent's list. It is the first
 	// field, so that a child node converts back to its job (childOf). It
@@ -185,10 +185,16 @@ type job struct {
 	// extra is nil until the job needs one; set once by CAS (see extras),
 	// or before the job is published.
 	extra atomic.Pointer[extra]
+	// ctxDone is the channel of Context().Done, made lazily and closed
+	// when the job starts cancelling or is final. It lives here rather
+	// than in extra because cancelling a tree closes one per waiting job:
+	// a second cache line per job would double the walk's misses.
+	ctxDone chanSlot
 
-	// Immutable after creation.
-	parent *job                        // nil for a root
-	body   func(context.Context) error // nil for a body-less job
+	// parent is nil for a root; immutable. (The body is not kept: it is
+	// handed to the goroutine that runs it, or, for a lazy job, kept in
+	// extra until Start.)
+	parent *job
 }
 
 // extra holds what only some jobs need.
@@ -197,12 +203,12 @@ type extra struct {
 	// parent's own context (then nil: see job.context). Immutable.
 	ctx  context.Context
 	name string // from Named; immutable
+	// body is the body of a lazy job, run by the call that starts it;
+	// nil for others. Immutable.
+	body func(context.Context) error
 	// done is the channel of Job.Done, made lazily and closed by the
 	// finalizer after the completion handlers ran.
 	done chanSlot
-	// ctxDone is the channel of Context().Done, made lazily and closed
-	// when the job starts cancelling or is final.
-	ctxDone chanSlot
 	// shadow is a cancelled context.Context made on demand once the job's
 	// context is done, so that context.Cause finds the job's cause.
 	shadow atomic.Pointer[shadowCtx]
@@ -362,7 +368,12 @@ func (j *job) rootCause() error {
 }
 
 // Done implements [Job].
-func (j *job) Done() <-chan struct{} { return j.lazyChan(stNotified, true) }
+func (j *job) Done() <-chan struct{} {
+	if j.state.Load()&stNotified != 0 && j.extra.Load() == nil {
+		return closedChan // closed already, and no channel was ever made
+	}
+	return j.lazyChan(stNotified, &j.extras().done)
+}
 
 // Context implements [Job].
 func (j *job) Context() context.Context { return (*jobContext)(j) }
@@ -396,20 +407,13 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// lazyChan returns the job's Done channel (job true) or its context's,
-// making it on first use. A channel made here races with close: the maker
-// installs it by CAS and then reads the state word; the closer sets the
-// state, then swaps the channel out. One of them sees the other, and the
-// swap makes the close happen once.
-func (j *job) lazyChan(when uint64, job bool) chan struct{} {
-	if j.state.Load()&when != 0 && j.extra.Load() == nil {
-		return closedChan // closed already, and no channel was ever made
-	}
-	x := j.extras()
-	v := &x.ctxDone
-	if job {
-		v = &x.done
-	}
+// lazyChan returns the channel in v, which closes once the state word has
+// a bit of when (the Done channel of the job or of its context), making it
+// on first use. A channel made here races with close: the maker installs it
+// by CAS and then reads the state word; the closer sets the state, then
+// swaps the channel out. One of them sees the other, and the swap makes the
+// close happen once.
+func (j *job) lazyChan(when uint64, v *chanSlot) chan struct{} {
 	if c := v.load(); c != nil {
 		if c != closedChan && j.state.Load()&when != 0 {
 			// Made while the closer was between its two looks: make
@@ -434,17 +438,11 @@ func (j *job) lazyChan(when uint64, job bool) chan struct{} {
 	return c
 }
 
-// closeDone closes the job's Done channel (job true) or its context's, if
-// one was made; lazyChan closes one made later.
-func (j *job) closeDone(job bool) {
-	x := j.extra.Load()
-	if x == nil {
-		return
-	}
-	if job {
+// closeJobDone closes the job's Done channel, if one was made; lazyChan
+// closes one made later.
+func (j *job) closeJobDone() {
+	if x := j.extra.Load(); x != nil {
 		x.done.close()
-	} else {
-		x.ctxDone.close()
 	}
 }
 

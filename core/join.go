@@ -14,8 +14,8 @@ func (j *job) Join(ctx context.Context) error {
 		return err
 	}
 	if j.state.Load()&stNotified != 0 {
-		j.closeDone(true) // a channel made a moment ago may still be open
-		return nil        // complete, and its completion handlers have run
+		j.closeJobDone() // a channel made a moment ago may still be open
+		return nil       // complete, and its completion handlers have run
 	}
 	if err := j.checkCycle(ctx); err != nil {
 		return err

@@ -26,12 +26,12 @@ func Launch(ctx context.Context, body func(ctx context.Context) error, opts ...O
 		panic("core: Launch called with a nil body")
 	}
 	o := buildOptions(opts)
-	return start(newJob(ctx, fReports|fHandles, o.name, o.lazy, body), o.lazy)
+	return start(newJob(ctx, fReports|fHandles, o.name, o.lazy, body), o.lazy, body)
 }
 
-// start runs the body of a new job on a new goroutine, unless the job is
-// lazy or was born cancelled.
-func start(j *job, lazy bool) *job {
+// start runs body, the body of the new job j, on a new goroutine, unless the
+// job is lazy (its extra keeps body for Start) or was born cancelled.
+func start(j *job, lazy bool, body func(context.Context) error) *job {
 	if lazy {
 		return j
 	}
@@ -40,7 +40,7 @@ func start(j *job, lazy bool) *job {
 		j.completeOwnWork()
 		return j
 	}
-	go j.runBody() // ends when body returns: the job is then completing
+	go j.runBody(body) // ends when body returns: the job is then completing
 	return j
 }
 
@@ -63,7 +63,8 @@ func NewSupervisorJob(ctx context.Context) CompletableJob {
 
 // newJob creates a job from ctx and attaches it to its parent. When the
 // parent (or ctx) is done already, the job is cancelled before it is
-// returned.
+// returned. Only a lazy job keeps body (in its extra, for Start); the
+// caller runs the body of any other.
 func newJob(ctx context.Context, flags uint8, name string, lazy bool, body func(context.Context) error) *job {
 	if ctx == nil {
 		ctx = context.Background()
@@ -73,22 +74,25 @@ func newJob(ctx context.Context, flags uint8, name string, lazy bool, body func(
 		// A body-less job handles failures if some job above it does.
 		flags |= parent.asChild.flags & fHandles
 	}
-	j := &job{body: body}
+	j := &job{}
 	j.asChild.kind = nodeChild
 	j.asChild.flags = flags
-	if name != "" || !impliedContext(ctx, parent) {
-		// Only what the parent's context cannot tell needs an extra.
-		j.extra.Store(&extra{name: name, ctx: ctx})
-	}
 	if lazy {
 		j.state.Store(stNew)
+		j.extra.Store(&extra{body: body})
+	}
+	if name != "" || !impliedContext(ctx, parent) {
+		// Only what the parent's context cannot tell needs an extra.
+		x := j.extras()
+		x.name, x.ctx = name, ctx
 	}
 	if parent != nil {
 		j.parent = parent
 		if !parent.attach(j) {
 			j.parent = nil // not attached: a root after all
-			if x := j.extra.Load(); x == nil {
-				j.extra.Store(&extra{ctx: ctx})
+			// Not yet published: the extra may still be written.
+			if x := j.extras(); x.ctx == nil {
+				x.ctx = ctx // j.context() can no longer ask the parent
 			}
 			j.cancel(parent.causeForLateChild(), 0)
 			return j
@@ -117,7 +121,7 @@ func (p *job) attach(c *job) bool {
 		// CAS: count the child; retry if the word changed.
 		if p.state.CompareAndSwap(s, ns) {
 			if s&stNew != 0 {
-				go p.runBody() // ends when the body returns
+				go p.runBody(p.extra.Load().body) // ends when the body returns
 			}
 			break
 		}
@@ -200,17 +204,17 @@ func (j *job) Start() bool {
 		}
 		// CAS: New → Active; retry if a child was attached meanwhile.
 		if j.state.CompareAndSwap(s, s&^stNew) {
-			go j.runBody() // ends when the body returns
+			go j.runBody(j.extra.Load().body) // ends when the body returns
 			return true
 		}
 	}
 }
 
-// runBody runs the job's body with its context and ends the job's own work
+// runBody runs body, the job's body, with its context and ends the job's own work
 // with the outcome. A panic or runtime.Goexit in the body becomes a
 // failure; the deferred call tells them apart (recover returns nil for
 // Goexit) and still ends the job before Goexit goes on unwinding.
-func (j *job) runBody() {
+func (j *job) runBody(body func(context.Context) error) {
 	if j.IsCancelled() {
 		j.endBody(nil) // cancelled before it started: the body never runs
 		return
@@ -227,6 +231,6 @@ func (j *job) runBody() {
 		}
 		j.endBody(err)
 	}()
-	err = j.body(j.Context())
+	err = body(j.Context())
 	normal = true
 }

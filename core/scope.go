@@ -31,7 +31,7 @@ func runScope(ctx context.Context, body func(context.Context) error, flags uint8
 		panic("core: " + fn + " called with a nil body")
 	}
 	j := newJob(ctx, flags, "", false, body)
-	j.runBody()
+	j.runBody(body)
 	<-j.Done()
 	return j.Cause()
 }
