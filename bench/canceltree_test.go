@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -25,9 +26,10 @@ import (
 // on how much each alternative allocates. A cancel walk that overlaps a
 // mark phase costs about 2.5× (the marking core reads the very nodes the
 // walk writes), so this mode compares alternatives partly by where their
-// GC happens to land. With gc=settled a collection runs before each op,
-// outside the timer, so that no collection overlaps either phase of any
-// alternative: it measures the walk itself (and leaves out the GC cost of
+// GC happens to land. With gc=settled the collector is off
+// (debug.SetGCPercent(-1)) and a collection runs before each op, outside
+// the timer, so that no collection overlaps either phase of any
+// alternative: it measures the work itself (and leaves out the GC cost of
 // the allocations, which B/op and allocs/op show).
 func BenchmarkCancelTree(b *testing.B) {
 	for _, settled := range []bool{false, true} {
@@ -37,6 +39,10 @@ func BenchmarkCancelTree(b *testing.B) {
 		}
 		b.Run(mode, func(b *testing.B) {
 			treeSettled = settled
+			if settled {
+				// Only settleGC collects; restored when the mode ends.
+				defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			}
 			runImpls(b, []impl{
 				{"context", benchCancelTreeContext},
 				{"jobtree", jobtree.cancelTree},

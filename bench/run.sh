@@ -103,7 +103,7 @@ if [[ $PROFILE == 1 ]]; then
 	# name|-bench pattern (one regexp per level of the sub-benchmark name)
 	profiles=(
 		"launchjoin|^BenchmarkLaunchJoin$/^impl=jobtree$"
-		"canceltree|^BenchmarkCancelTree$/^impl=jobtree$"
+		"canceltree|^BenchmarkCancelTree$/^gc=settled$/^impl=jobtree$"
 		"handler|^BenchmarkHandlerRegisterDispose$/^mode=serial$/^impl=jobtree$"
 		"launch|^BenchmarkJobMemory$/^kind=launch$/^impl=jobtree$"
 		"childdone|^BenchmarkJobMemory$/^kind=child\+done$/^impl=jobtree$"

@@ -150,7 +150,11 @@ func parse(r io.Reader) (*results, error) {
 			g.samples[impl][unit] = append(g.samples[impl][unit], v)
 		}
 	}
-	derivePerNode(res.byName["CancelTree"])
+	for _, g := range res.groups {
+		if g.name == "CancelTree" || strings.HasPrefix(g.name, "CancelTree/") {
+			derivePerNode(g)
+		}
+	}
 	// The order of the documentation, whatever order go test ran them in.
 	slices.SortStableFunc(res.groups, func(a, b *group) int {
 		return order(a.name) - order(b.name)
@@ -284,8 +288,10 @@ type target struct {
 
 var targets = []target{
 	{"launch+join ≤ 1.25× the go+WaitGroup floor", "LaunchJoin", "ns/op", "waitgroup", 1.25},
-	{"cancel of the tree ≤ 0.5× the context.WithCancel tree", "CancelTree", "cancel-ns/node", "context", 0.5},
-	{"cancel of the tree ÷ its floor (a bare walk closing the leaves' channels)", "CancelTree", "cancel-ns/node", "floor", -1},
+	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "cancel-ns/node", "context", 0.5},
+	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (no GC during the op)", "CancelTree/gc=settled", "cancel-ns/node", "context", 0.5},
+	{"cancel of the tree ÷ its floor (a bare walk closing the leaves' channels; no GC)", "CancelTree/gc=settled", "cancel-ns/node", "floor", -1},
+	{"build + cancel of the tree ÷ the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "ns/op", "context", -1},
 	{"handler register+dispose ≤ 0.4× context.AfterFunc (serial)", "HandlerRegisterDispose/mode=serial", "ns/op", "context", 0.4},
 	{"handler register+dispose ≤ 1 alloc (serial)", "HandlerRegisterDispose/mode=serial", "allocs/op", "", 1},
 	{"handler register+dispose ≤ 0.4× context.AfterFunc (parallel)", "HandlerRegisterDispose/mode=parallel", "ns/op", "context", 0.4},
