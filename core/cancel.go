@@ -192,15 +192,12 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 			break
 		}
 	}
-	last = finalizing(ns)
 	if s&stCancelled == 0 {
-		var released bool
-		work, released = j.notifyCancelling(j.fin.Load().root, work)
-		last = last || released
+		work = j.notifyCancelling(j.fin.Load().root, work)
 	}
-	// If this call left the job finalizing, the caller finalizes it, after
+	// If this CAS made the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
-	return true, rooted, last, work
+	return true, rooted, finalizing(ns), work
 }
 
 // failStep is cancelStep for Fail, which alone needs a hold. Fail must be
@@ -236,8 +233,7 @@ func (j *job) failStep(rec *finishing, work []cancelItem) (ok, rooted, last bool
 		}
 	}
 	if s&stCancelled == 0 {
-		// Fail's own hold keeps j from finalizing in there.
-		work, _ = j.notifyCancelling(j.fin.Load().root, work)
+		work = j.notifyCancelling(j.fin.Load().root, work)
 	}
 	if holdsOf(s) == 1 {
 		return true, rooted, true, work // released above: this call finalizes
@@ -308,10 +304,13 @@ func (j *job) addLater(cause error) {
 // notifyCancelling runs when j has just started cancelling with root cause
 // root: it closes the context's Done channel, runs the cancelling handlers
 // in registration order, then cancels the children: at once those that
-// cancelAtOnce can end, the others by queueing them on the work list. It
-// reports whether releasing the children it ended left j finalizing: then
-// the caller finalizes j.
-func (j *job) notifyCancelling(root error, work []cancelItem) (_ []cancelItem, last bool) {
+// cancelAtOnce can end, the others by queueing them on the work list.
+//
+// If releasing the children it ended leaves j finalizing, it finalizes j
+// there and then — where the last of them would have, had each detached
+// itself — so that j's finalizer, not its cancelling call, hands a failure
+// root to the parent (passFailure), as when any other child is j's last.
+func (j *job) notifyCancelling(root error, work []cancelItem) []cancelItem {
 	j.ctxDone.close()
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
@@ -324,7 +323,7 @@ func (j *job) notifyCancelling(root error, work []cancelItem) (_ []cancelItem, l
 		}
 	}
 	if children == 0 {
-		return work, false
+		return work
 	}
 	rec := j.recordForChildren(root) // one record for all the children
 	var ended uint64
@@ -340,14 +339,16 @@ func (j *job) notifyCancelling(root error, work []cancelItem) (_ []cancelItem, l
 			work = append(work, cancelItem{c, rec})
 		}
 	}
-	if ended == 0 {
-		return work, false
+	if ended > 0 {
+		// The children ended here left their holds to this call: one
+		// atomic add releases them all and counts their nodes dead.
+		s := j.state.Add(ended * childDone)
+		j.maybeClean(s)
+		if finalizing(s) {
+			j.finalize()
+		}
 	}
-	// The children ended here left their holds to this call: one atomic
-	// add releases them all and counts their nodes dead.
-	s := j.state.Add(ended * childDone)
-	j.maybeClean(s)
-	return work, finalizing(s)
+	return work
 }
 
 // recordForChildren returns the cancellation record that j, cancelling

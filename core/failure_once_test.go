@@ -14,6 +14,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jobtree/jobtree/core"
@@ -101,6 +102,50 @@ func TestRule7_ReturnedAggregateReachesParentOnce(t *testing.T) {
 	testkit.WaitChan(t, job.Done(), "the job to end")
 	parent.Complete()
 	testkit.MustJoin(t, parent)
+	for _, j := range []core.Job{job, parent} {
+		errs := multiErrors(j.Cause())
+		if len(errs) != 2 || errs[0].Error() != "first" || errs[1].Error() != "second" {
+			t.Errorf("%v: Cause() = %v (%d failures), want [first second], each once", j, j.Cause(), len(errs))
+		}
+	}
+}
+
+// TestRule7_ReturnedAggregateWithChildEndingAtOnce is the case above with a
+// body-less child under the failing job, which the job's cancellation ends
+// at once: the child's release finishes the job, and its finalizer — not
+// the failing call — hands the aggregate's failures to the parent, one by
+// one, first the first. The parent starts cancelling with the first
+// failure (found by the model test: a cancelling call that finalized the
+// job only after offering handed the aggregate up whole), and ends with
+// both, each once.
+func TestRule7_ReturnedAggregateWithChildEndingAtOnce(t *testing.T) {
+	t.Parallel()
+	first := hammerFailure{id: "first", path: []string{"first"}}
+	second := hammerFailure{id: "second", path: []string{"second"}}
+	parent := core.NewJob(nil)
+	var cancelling atomic.Pointer[error]
+	parent.InvokeOnCancelling(func(cause error) { cancelling.Store(&cause) })
+	job := core.Launch(parent.Context(), func(ctx context.Context) error {
+		core.NewJob(ctx) // ended at once by the job's cancellation
+		return core.Scope(ctx, func(ctx context.Context) error {
+			started := make(chan struct{})
+			core.Launch(ctx, func(ctx context.Context) error {
+				close(started)
+				<-ctx.Done()
+				return second
+			})
+			<-started
+			return first
+		})
+	})
+	testkit.WaitChan(t, job.Done(), "the job to end")
+	parent.Complete()
+	testkit.MustJoin(t, parent)
+	if c := cancelling.Load(); c == nil {
+		t.Error("the parent's cancelling handler never ran")
+	} else if !errors.Is(*c, first) || multiErrors(*c) != nil {
+		t.Errorf("the parent's cancelling handler got %v, want the first failure alone", *c)
+	}
 	for _, j := range []core.Job{job, parent} {
 		errs := multiErrors(j.Cause())
 		if len(errs) != 2 || errs[0].Error() != "first" || errs[1].Error() != "second" {

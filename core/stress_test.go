@@ -470,6 +470,7 @@ var stressScenarios = []struct{ test, covers string }{
 	{"TestStress_AttachRacingLastChild", "attach racing last child completion"},
 	{"TestHammer_JobRaces", "register/dispose racing completion (with Cancel, Complete, Fail, attach, Join)"},
 	{"TestHammer_CancelVersusLastChild", "cancel racing last child completion"},
+	{"TestHammer_CancelVersusChildrenEndingAtOnce", "cancel ending leaf children at once, racing their own ends"},
 	{"TestHammer_DisposeFromTwoGoroutines", "concurrent Dispose from two goroutines"},
 	{"TestMemory_RegisterDisposePairs", "10,000,000 register+dispose pairs on one job, memory flat"},
 	{"TestStress_JoinRacingCancelOfJoiner", "join racing cancel of the joiner"},
