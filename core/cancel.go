@@ -182,6 +182,7 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 			// takes the job from Active to Cancelled.
 			fs := ns | stFinal | j.notifiedAtOnce()
 			if j.state.CompareAndSwap(s, fs) {
+				j.closeCtxChan(s)
 				j.finalizeFrom(j.afterFinal(fs, j.fin.Load().root))
 				return true, rooted, false, work
 			}
@@ -193,7 +194,7 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 		}
 	}
 	if s&stCancelled == 0 {
-		work = j.notifyCancelling(j.fin.Load().root, work)
+		work = j.notifyCancelling(s, j.fin.Load().root, work)
 	}
 	// If this CAS made the job finalizing, the caller finalizes it, after
 	// the notification above, so the cancelling handlers run first.
@@ -233,7 +234,7 @@ func (j *job) failStep(rec *finishing, work []cancelItem) (ok, rooted, last bool
 		}
 	}
 	if s&stCancelled == 0 {
-		work = j.notifyCancelling(j.fin.Load().root, work)
+		work = j.notifyCancelling(s, j.fin.Load().root, work)
 	}
 	if holdsOf(s) == 1 {
 		return true, rooted, true, work // released above: this call finalizes
@@ -301,8 +302,9 @@ func (j *job) addLater(cause error) {
 	}
 }
 
-// notifyCancelling runs when j has just started cancelling with root cause
-// root: it closes the context's Done channel, runs the cancelling handlers
+// notifyCancelling runs when j has just started cancelling (its word was
+// old) with root cause root: it closes the context's Done channel, if one
+// was made, runs the cancelling handlers
 // in registration order, then cancels the children: at once those that
 // cancelAtOnce can end, the others by queueing them on the work list.
 //
@@ -310,8 +312,8 @@ func (j *job) addLater(cause error) {
 // there and then — where the last of them would have, had each detached
 // itself — so that j's finalizer, not its cancelling call, hands a failure
 // root to the parent (passFailure), as when any other child is j's last.
-func (j *job) notifyCancelling(root error, work []cancelItem) []cancelItem {
-	j.ctxDone.close()
+func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []cancelItem {
+	j.closeCtxChan(old)
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
 	var children int
@@ -393,6 +395,7 @@ func (c *job) cancelAtOnce(rec *finishing) bool {
 		// instead, finds it there and goes on from it.
 		return false
 	}
+	c.closeCtxChan(s)
 	c.runFinal(fs, rec.root)
 	return true
 }
@@ -518,6 +521,7 @@ func (j *job) endOwnWork(refuseCancelled bool) bool {
 		// CAS: record the end of the own work; retry if the count changed.
 		if j.state.CompareAndSwap(s, ns) {
 			if direct {
+				j.closeCtxChan(s)
 				j.finalizeFrom(j.afterFinal(ns, nil))
 			} else if finalizing(ns) {
 				j.finalize()

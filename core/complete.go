@@ -38,7 +38,7 @@ func (j *job) finalizeOne() *job {
 	// Only the finalizer sets flags now (attach, start and cancel all
 	// refuse a finalizing job); an atomic OR leaves the counts alone.
 	set := stFinal | j.notifiedAtOnce()
-	j.state.Or(set)
+	j.closeCtxChan(j.state.Or(set))
 	return j.afterFinal(s|set, final)
 }
 
@@ -60,10 +60,10 @@ func (j *job) afterFinal(s uint64, final error) *job {
 }
 
 // runFinal does what a job just made final (word s, final cause final)
-// owes its observers: close the context; run the handlers; close Done.
+// owes its observers: run the handlers; close Done. (The transition that
+// made it final has closed the context's channel, or the one that made it
+// cancelling did.)
 func (j *job) runFinal(s uint64, final error) {
-	j.ctxDone.close() // usually closed already, when the job started cancelling
-
 	// Close the list and run what it held: first the cancelling kind
 	// (never run if the job never cancelled), then the completion
 	// handlers, each group in registration order. An empty list is left

@@ -22,7 +22,7 @@ func (c *jobContext) Deadline() (time.Time, bool) { return (*job)(c).context().D
 // completes — after the state changed, so a body that sees it closed sees
 // IsActive false.
 func (c *jobContext) Done() <-chan struct{} {
-	return (*job)(c).lazyChan(stCancelled|stFinal, &c.ctxDone)
+	return (*job)(c).ctxChan()
 }
 
 // Err returns nil while the job is New, Active or Completing; then

@@ -1539,3 +1539,74 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 	}
 	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
 }
+
+// TestHammer_ContextDoneMadeWhileEnding races two goroutines making the
+// channel of a job's Context().Done() against the transition that ends or
+// cancels the job (Cancel, Complete, Fail, or its parent's Cancel, which
+// ends a body-less leaf at once). The channel's close is claimed through
+// the job's state word: it must happen exactly once (a second close would
+// panic), and every channel handed out must be closed once the job is
+// cancelling or final, with ctx.Err() non-nil.
+func TestHammer_ContextDoneMadeWhileEnding(t *testing.T) {
+	t.Parallel()
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x63747864))
+	var tally stressTally
+	for i := range rounds {
+		op, withChild := rng.IntN(4), rng.IntN(3) == 0
+		name := fmt.Sprintf("round %d (op %d, with a child %v)", i, op, withChild)
+		var problems stressProblems
+		parent := core.NewJob(nil)
+		j := core.NewJob(parent.Context())
+		var child core.CompletableJob
+		if withChild {
+			child = core.NewJob(j.Context())
+		}
+		var chans [2]<-chan struct{}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k := range chans {
+			stressGo(&wg, func() {
+				<-start
+				chans[k] = j.Context().Done()
+			})
+		}
+		stressGo(&wg, func() {
+			<-start
+			switch op {
+			case 0:
+				j.Cancel(nil)
+			case 1:
+				j.Complete()
+			case 2:
+				j.Fail(errors.New(name))
+			case 3:
+				parent.Cancel(nil)
+			}
+			if child != nil {
+				child.Complete()
+			}
+		})
+		close(start)
+		stressWaitGroup(t, &wg, name+": the racers to return")
+		// Cancelled, failed, or completed (its child too): the context
+		// is done now, or becomes done at once.
+		for k, c := range chans {
+			stressWait(t, c, fmt.Sprintf("%s: channel %d to close", name, k))
+		}
+		if j.Context().Err() == nil {
+			problems.add("ctx.Err() = nil in state %v, want an error", j.State())
+		}
+		stressWait(t, j.Done(), name+": the job to end")
+		for k, c := range chans {
+			if !testkit.IsClosed(c) {
+				problems.add("channel %d open after the job ended %v", k, j.State())
+			}
+		}
+		parent.Cancel(nil)
+		tally.add(name, problems)
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+}

@@ -106,7 +106,11 @@ type DisposableHandle interface{ Dispose() }
 //	bit 3      stFinal      Cancelled or Completed
 //	bit 4      stNotified   final and the completion handlers have run:
 //	                        Done is (being) closed, Join returns
-//	bits 5..33  holds       attached children not yet final, plus short
+//	bit 5      stCtxChan    a channel for Context().Done is in ctxDone,
+//	                        set by its maker before the job is cancelled
+//	                        or final: the transition that first sets
+//	                        stCancelled or stFinal closes it (see ctxChan)
+//	bits 6..33  holds       attached children not yet final, plus short
 //	                        holds taken by cancellation while it publishes
 //	                        its cause (Fail) or a child's failure climbs
 //	                        through it (offer)
@@ -118,19 +122,20 @@ type DisposableHandle interface{ Dispose() }
 //
 // A job is finalizing when stCompleting is set, holds is zero and stFinal is
 // not: the single goroutine whose atomic operation produced that word is the
-// finalizer. From then on no other flag changes (attaching, starting and
-// cancelling are refused; only the dead count moves), so the finalizer sets
-// its flags with an atomic OR.
+// finalizer. From then on no other state flag changes (attaching, starting
+// and cancelling are refused; only the dead count and stCtxChan move), so
+// the finalizer sets its flags with an atomic OR.
 const (
 	stNew        uint64 = 1 << 0
 	stCancelled  uint64 = 1 << 1
 	stCompleting uint64 = 1 << 2
 	stFinal      uint64 = 1 << 3
 	stNotified   uint64 = 1 << 4
-	holdShift           = 5
+	stCtxChan    uint64 = 1 << 5
+	holdShift           = 6
 	oneHold      uint64 = 1 << holdShift
 	releaseHold         = ^(oneHold - 1) // added to the word, subtracts oneHold
-	holdMask     uint64 = (1<<29 - 1) << holdShift
+	holdMask     uint64 = (1<<28 - 1) << holdShift
 	deadShift           = 34
 	oneDead      uint64 = 1 << deadShift
 	childDone           = oneDead - oneHold // added to a parent's word when a child is final
@@ -185,10 +190,12 @@ type job struct {
 	// extra is nil until the job needs one; set once by CAS (see extras),
 	// or before the job is published.
 	extra atomic.Pointer[extra]
-	// ctxDone is the channel of Context().Done, made lazily and closed
-	// when the job starts cancelling or is final. It lives here rather
-	// than in extra because cancelling a tree closes one per waiting job:
-	// a second cache line per job would double the walk's misses.
+	// ctxDone is the channel of Context().Done: nil until made (by
+	// ctxChan), then that channel for good; closed once, when the job
+	// starts cancelling or is final — by the transition that does it if
+	// stCtxChan was set, else by the maker. It lives here rather than in
+	// extra because cancelling a tree closes one per waiting job: a
+	// second cache line per job would double the walk's misses.
 	ctxDone chanSlot
 
 	// parent is nil for a root; immutable. (The body is not kept: it is
@@ -408,11 +415,11 @@ var closedChan = func() chan struct{} {
 }()
 
 // lazyChan returns the channel in v, which closes once the state word has
-// a bit of when (the Done channel of the job or of its context), making it
-// on first use. A channel made here races with close: the maker installs it
-// by CAS and then reads the state word; the closer sets the state, then
-// swaps the channel out. One of them sees the other, and the swap makes the
-// close happen once.
+// a bit of when (the job's Done channel: stNotified), making it on first
+// use. A channel made here races with close: the maker installs it by CAS
+// and then reads the state word; the closer sets the state, then swaps the
+// channel out. One of them sees the other, and the swap makes the close
+// happen once.
 func (j *job) lazyChan(when uint64, v *chanSlot) chan struct{} {
 	if c := v.load(); c != nil {
 		if c != closedChan && j.state.Load()&when != 0 {
@@ -436,6 +443,51 @@ func (j *job) lazyChan(when uint64, v *chanSlot) chan struct{} {
 		return closedChan
 	}
 	return c
+}
+
+// ctxChan returns the channel of Context().Done, making it on first use.
+//
+// Its close is claimed through the state word rather than by a swap of the
+// slot, so that cancelling a job whose channel was made costs no atomic
+// operation beyond the one that flips its state. The maker installs the
+// channel (a CAS, against other makers), then sets stCtxChan by CAS while
+// the job is neither cancelled nor final. Exactly one transition sets the
+// first of stCancelled and stFinal, and it knows the word it replaced: if
+// stCtxChan was in it, that transition closes the channel (closeCtxChan);
+// if not, the maker's CAS cannot succeed any more, it sees the flag, and
+// closes the channel itself.
+func (j *job) ctxChan() chan struct{} {
+	if c := j.ctxDone.load(); c != nil {
+		return c // closed, or to be closed by whoever owes it
+	}
+	if j.state.Load()&(stCancelled|stFinal) != 0 {
+		return closedChan // done before any channel was made
+	}
+	c := make(chan struct{})
+	if !j.ctxDone.p.CompareAndSwap(nil, chanPtr(c)) {
+		return j.ctxDone.load() // another maker's, closed by its protocol
+	}
+	for {
+		s := j.state.Load()
+		if s&(stCancelled|stFinal) != 0 {
+			close(c) // the transition saw no stCtxChan: the close is ours
+			return c
+		}
+		// CAS: announce the channel; retry if the word changed.
+		if j.state.CompareAndSwap(s, s|stCtxChan) {
+			return c
+		}
+	}
+}
+
+// closeCtxChan closes the context's channel when old, the word that a
+// transition just replaced, obliges that transition to: the transition set
+// the first of stCancelled and stFinal, and a maker had announced a
+// channel (stCtxChan).
+func (j *job) closeCtxChan(old uint64) {
+	if old&(stCancelled|stFinal) == 0 && old&stCtxChan != 0 {
+		close(j.ctxDone.load())
+	}
 }
 
 // closeJobDone closes the job's Done channel, if one was made; lazyChan
