@@ -190,6 +190,16 @@ func stressRounds(n int) int {
 	return n
 }
 
+// hammerStart logs and returns what a hammer test of hammerRounds rounds
+// starts from: its random source (the run's seed, on the test's own
+// stream), its round count, and the seed.
+func hammerStart(t *testing.T, stream uint64) (*rand.Rand, int, uint64) {
+	seed := stressSeed(t)
+	rounds := stressRounds(hammerRounds)
+	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
+	return rand.New(rand.NewPCG(seed, stream)), rounds, seed
+}
+
 // hammerRounds is the number of rounds of TestHammer_JobRaces: about 1.5 s
 // with -race on two cores (the other hammers run a fixed share of it).
 const hammerRounds = 4000
@@ -901,10 +911,7 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 // TestMain) checks that no goroutine is left.
 func TestHammer_JobRaces(t *testing.T) {
 	t.Parallel()
-	seed := stressSeed(t)
-	rounds := stressRounds(hammerRounds)
-	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x6a6f6274726565))
+	rng, rounds, seed := hammerStart(t, 0x6a6f6274726565)
 	root := core.NewSupervisorJob(nil)
 	var tally stressTally
 	for i := range rounds {
@@ -934,10 +941,7 @@ func TestHammer_JobRaces(t *testing.T) {
 // Cancel returns, the parent is cancelling or final (rule 6).
 func TestHammer_CancelVersusLastChild(t *testing.T) {
 	t.Parallel()
-	seed := stressSeed(t)
-	rounds := stressRounds(hammerRounds)
-	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x6c617374))
+	rng, rounds, seed := hammerStart(t, 0x6c617374)
 	var tally stressTally
 	for i := range rounds {
 		launchParent, launchChild, late := rng.IntN(2) == 0, rng.IntN(2) == 0, rng.IntN(2) == 0
@@ -1045,10 +1049,7 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 // exactly once (rule 10).
 func TestHammer_DisposeFromTwoGoroutines(t *testing.T) {
 	t.Parallel()
-	seed := stressSeed(t)
-	rounds := stressRounds(hammerRounds)
-	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x646973706f7365))
+	rng, rounds, seed := hammerStart(t, 0x646973706f7365)
 	var tally stressTally
 	for i := range rounds {
 		during, cancel := rng.IntN(2) == 0, rng.IntN(2) == 0
@@ -1435,10 +1436,7 @@ func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
 // child failure that Fail accepted is in the parent's cause.
 func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 	t.Parallel()
-	seed := stressSeed(t)
-	rounds := stressRounds(hammerRounds)
-	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x6174306e6365))
+	rng, rounds, seed := hammerStart(t, 0x6174306e6365)
 	const ops = 8 // nothing, Complete, Fail, Cancel, handler, Done, ctx Done, grandchild
 	var tally stressTally
 	for i := range rounds {
@@ -1549,10 +1547,7 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 // cancelling or final, with ctx.Err() non-nil.
 func TestHammer_ContextDoneMadeWhileEnding(t *testing.T) {
 	t.Parallel()
-	seed := stressSeed(t)
-	rounds := stressRounds(hammerRounds)
-	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	rng := rand.New(rand.NewPCG(seed, 0x63747864))
+	rng, rounds, seed := hammerStart(t, 0x63747864)
 	var tally stressTally
 	for i := range rounds {
 		op, withChild := rng.IntN(4), rng.IntN(3) == 0
