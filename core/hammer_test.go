@@ -192,13 +192,23 @@ func stressRounds(n int) int {
 
 // hammerStart logs and returns what a hammer test of hammerRounds rounds
 // starts from: its random source (the run's seed, on the test's own
-// stream), its round count, and the seed.
+// stream), its round count, and the seed. Later runs of the same test in
+// one process (-count=N) play a quarter of the rounds, as the model test
+// plays fewer trees: -count=50 hunts flaky ordering, and 50 quarter runs
+// still play far more rounds than one full run, within go test's default
+// ten-minute limit.
 func hammerStart(t *testing.T, stream uint64) (*rand.Rand, int, uint64) {
 	seed := stressSeed(t)
 	rounds := stressRounds(hammerRounds)
+	if _, again := hammerRan.LoadOrStore(t.Name(), true); again && !stressFull() {
+		rounds /= 4
+	}
 	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
 	return rand.New(rand.NewPCG(seed, stream)), rounds, seed
 }
+
+// hammerRan holds the names of the hammer tests this process has run.
+var hammerRan sync.Map
 
 // hammerRounds is the number of rounds of TestHammer_JobRaces: about 1.5 s
 // with -race on two cores (the other hammers run a fixed share of it).
