@@ -140,10 +140,7 @@ func TestAsync_Panic(t *testing.T) {
 			defer parent.Cancel(nil)
 			d := async.Async(parent.Context(), func(context.Context) (int, error) { panic(tt.value) })
 			_, err := call(t, "Await", func() (int, error) { return d.Await(context.Background()) })
-			var pe *core.PanicError
-			if !errors.As(err, &pe) {
-				t.Fatalf("Await = %v (%T), want a *core.PanicError", err, err)
-			}
+			pe := testkit.As[*core.PanicError](t, "Await", err)
 			if pe.Value != tt.value {
 				t.Errorf("PanicError.Value = %#v, want %#v", pe.Value, tt.value)
 			}

@@ -25,10 +25,7 @@ func blockingCall[T any](t testing.TB, started, release chan struct{}, v T, err 
 // carries wantCause, and returns it.
 func wantAbandoned(t testing.TB, err error, wantCause error) *cancel.AbandonedError {
 	t.Helper()
-	var ab *cancel.AbandonedError
-	if !errors.As(err, &ab) {
-		t.Fatalf("RunInterruptible = %v (%T), want an *AbandonedError", err, err)
-	}
+	ab := testkit.As[*cancel.AbandonedError](t, "RunInterruptible", err)
 	ce := wantCancellation(t, "RunInterruptible", err)
 	if ce != ab.Cancellation {
 		t.Errorf("errors.As finds %v, want the Cancellation field %v", ce, ab.Cancellation)

@@ -170,20 +170,15 @@ func (j *job) cancelStep(rec *finishing, mode uint8, work []cancelItem) (ok, roo
 		if closed(s) {
 			return false, false, false, work
 		}
-		ns = s | stCancelled
-		if endsOwnWork(j, s, mode) {
-			ns |= stCompleting
-		}
+		ns = j.cancelledWord(s, mode)
 		if ns == s {
 			return true, rooted, false, work // already cancelling: nothing to flip
 		}
 		if j.endsAtOnce(s, ns, mode) {
 			// Fast path: nothing to notify, nothing to decide. One CAS
 			// takes the job from Active to Cancelled.
-			fs := ns | stFinal | j.notifiedAtOnce()
-			if j.state.CompareAndSwap(s, fs) {
-				j.closeCtxChan(s)
-				j.finalizeFrom(j.afterFinal(fs, j.fin.Load().root))
+			if j.endAtOnce(s, ns) {
+				j.finalizeFrom(j.detach())
 				return true, rooted, false, work
 			}
 			continue
@@ -255,25 +250,47 @@ func (j *job) publish(rec *finishing) (rooted bool) {
 	return rooted
 }
 
-// endsOwnWork reports whether cancelling j (in word s, with mode) also ends
-// its own work: a body-less job has no other, a New job's body will never
-// run (Start refuses a cancelled job), and a body that returned the cause
-// is done.
-func endsOwnWork(j *job, s uint64, mode uint8) bool {
-	return mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0
+// cancelledWord returns the word of j cancelled from word s (with mode):
+// stCancelled set, and stCompleting too when cancelling ends j's own work —
+// a body-less job has no other, a New job's body will never run (Start
+// refuses a cancelled job), and a body that returned the cause is done.
+func (j *job) cancelledWord(s uint64, mode uint8) uint64 {
+	ns := s | stCancelled
+	if mode&cmOwnWork != 0 || j.asChild.flags&fBodyless != 0 || s&stNew != 0 {
+		ns |= stCompleting
+	}
+	return ns
 }
 
 // endsAtOnce reports whether the flip from s to ns may also make the job
 // final: it starts cancelling (s not cancelled) and is left finalizing, its
 // list is empty (no handler to run, no child), and its only cause is a
-// cancellation (no final cause to compute, no failure to pass on). A
-// handler pushed after this look finds the job final and runs itself.
+// cancellation (no final cause to compute, no failure to pass on; no
+// record yet counts as one: cancelAtOnce asks before it publishes its
+// cancellation). A handler pushed after this look finds the job final and
+// runs itself.
 func (j *job) endsAtOnce(s, ns uint64, mode uint8) bool {
 	if s&stCancelled != 0 || !finalizing(ns) || mode&cmFailure != 0 || j.head.Load() != nil {
 		return false
 	}
 	f := j.fin.Load()
-	return f.others.Load() == nil && !f.failure
+	return f == nil || (f.others.Load() == nil && !f.failure)
+}
+
+// endAtOnce takes j, which endsAtOnce cleared to go from word s to ns,
+// straight to final in one CAS (and to notified when nothing waits for
+// it), then does what the new final state owes: close the context's
+// channel, run any handler pushed since the look, close Done. It leaves
+// detaching from the parent to the caller. It reports false, changing
+// nothing, if the word was no longer s.
+func (j *job) endAtOnce(s, ns uint64) bool {
+	fs := ns | stFinal | j.notifiedAtOnce()
+	if !j.state.CompareAndSwap(s, fs) {
+		return false
+	}
+	j.closeCtxChan(s)
+	j.runFinal(fs, j.fin.Load().root)
+	return true
 }
 
 // addLater records on j a cause that arrived after the root: failures are
@@ -316,22 +333,19 @@ func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []canc
 	j.closeCtxChan(old)
 	var buf [16]*node
 	nodes := collect(j.head.Load(), buf[:0], isCancelKind)
-	var children int
 	for _, n := range nodes {
-		if n.kind == nodeChild {
-			children++
-		} else if n.claim() {
+		if n.kind != nodeChild && n.claim() {
 			j.run(n, root)
 		}
 	}
-	if children == 0 {
-		return work
-	}
-	rec := j.recordForChildren(root) // one record for all the children
+	var rec *finishing // one record for all the children, made for the first
 	var ended uint64
 	for _, n := range nodes {
 		if n.kind != nodeChild {
 			continue
+		}
+		if rec == nil {
+			rec = j.recordForChildren(root)
 		}
 		// Not claimed: cancelling a child twice (here and in a racing
 		// attach) is harmless, both use the same cause.
@@ -355,10 +369,11 @@ func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []canc
 
 // recordForChildren returns the cancellation record that j, cancelling
 // with root cause root, publishes in its children: j's own record when it
-// is shared already (j was cancelled by its parent, and root is the
-// cancellation its children get too), else a new shared one.
+// is shared (j was cancelled by its parent: its root is a
+// *CancellationError, which causeForChild passes on unchanged), else a new
+// shared one.
 func (j *job) recordForChildren(root error) *finishing {
-	if f := j.fin.Load(); f.shared && f.root == root {
+	if f := j.fin.Load(); f.shared {
 		return f
 	}
 	return &finishing{root: causeForChild(root), shared: true}
@@ -371,33 +386,20 @@ func (j *job) recordForChildren(root error) *finishing {
 // c to Cancelled in one CAS, closes its channels, and reports true: c is
 // final, and the caller owes c's parent the release of c's hold (c does
 // not detach itself, so that the parent releases all such children with
-// one atomic add). Otherwise it changes nothing and reports false.
+// one atomic add). Otherwise it reports false — having published rec only
+// if c's word changed after the look — and the caller queues c.
 func (c *job) cancelAtOnce(rec *finishing) bool {
-	if c.head.Load() != nil || c.fin.Load() != nil {
+	if c.fin.Load() != nil {
 		return false
 	}
 	s := c.state.Load()
-	ns := s | stCancelled
-	if endsOwnWork(c, s, 0) {
-		ns |= stCompleting
-	}
-	if s&stCancelled != 0 || closed(s) || !finalizing(ns) {
+	ns := c.cancelledWord(s, 0)
+	if closed(s) || !c.endsAtOnce(s, ns, 0) || !c.fin.CompareAndSwap(nil, rec) {
 		return false
 	}
-	if !c.fin.CompareAndSwap(nil, rec) {
-		return false
-	}
-	// A handler pushed after the look above finds c final and runs
-	// itself; afterFinal runs any it finds in the list.
-	fs := ns | stFinal | c.notifiedAtOnce()
-	if !c.state.CompareAndSwap(s, fs) {
-		// rec stays published: the caller's cancelStep, queued
-		// instead, finds it there and goes on from it.
-		return false
-	}
-	c.closeCtxChan(s)
-	c.runFinal(fs, rec.root)
-	return true
+	// If the word changed since the look, rec stays published: the
+	// caller's cancelStep, queued instead, finds it there and goes on.
+	return c.endAtOnce(s, ns)
 }
 
 // isCancelKind keeps the nodes that run when a job starts cancelling.

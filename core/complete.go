@@ -47,6 +47,12 @@ func (j *job) finalizeOne() *job {
 // the parent when this left it finalizing.
 func (j *job) afterFinal(s uint64, final error) *job {
 	j.runFinal(s, final)
+	return j.detach()
+}
+
+// detach releases the final job j's hold on its parent and returns the
+// parent when this left it finalizing.
+func (j *job) detach() *job {
 	if p := j.parent; p != nil {
 		// One atomic add on the parent: release the hold and count the
 		// node dead (a child's node is dead once the child is final).

@@ -542,10 +542,7 @@ func TestMultiError(t *testing.T) {
 	close(release)
 	s.Complete()
 	testkit.MustJoin(t, s)
-	var m *core.MultiError
-	if !errors.As(s.Cause(), &m) {
-		t.Fatalf("Cause() = %v (%T), want a *core.MultiError", s.Cause(), s.Cause())
-	}
+	m := testkit.As[*core.MultiError](t, "Cause()", s.Cause())
 	if !errors.Is(m.First(), first) || !errors.Is(m, second) {
 		t.Errorf("First() = %v, errors.Is(cause, second) = %v; want %v, true", m.First(), errors.Is(m, second), first)
 	}

@@ -190,21 +190,28 @@ func stressRounds(n int) int {
 	return n
 }
 
-// hammerStart logs and returns what a hammer test of hammerRounds rounds
-// starts from: its random source (the run's seed, on the test's own
-// stream), its round count, and the seed. Later runs of the same test in
-// one process (-count=N) play a quarter of the rounds, as the model test
-// plays fewer trees: -count=50 hunts flaky ordering, and 50 quarter runs
-// still play far more rounds than one full run, within go test's default
-// ten-minute limit.
-func hammerStart(t *testing.T, stream uint64) (*rand.Rand, int, uint64) {
+// hammer runs the rounds of a hammer test: hammerRounds of them (a quarter
+// in later runs of the same test in one process, -count=N, as the model
+// test plays fewer trees: -count=50 hunts flaky ordering, and 50 quarter
+// runs still play far more rounds than one full run, within go test's
+// default ten-minute limit). round plays round i with rng, the run's seed
+// on the test's own stream, and returns where it was and the problems it
+// saw; hammer tallies them and fails t once per kind, with the seed to
+// replay.
+func hammer(t *testing.T, stream uint64, round func(i int, rng *rand.Rand) (where string, problems []stressProblem)) {
+	t.Helper()
 	seed := stressSeed(t)
 	rounds := stressRounds(hammerRounds)
 	if _, again := hammerRan.LoadOrStore(t.Name(), true); again && !stressFull() {
 		rounds /= 4
 	}
 	t.Logf("seed=%d rounds=%d (replay with JOBTREE_SEED=%d)", seed, rounds, seed)
-	return rand.New(rand.NewPCG(seed, stream)), rounds, seed
+	rng := rand.New(rand.NewPCG(seed, stream))
+	var tally stressTally
+	for i := range rounds {
+		tally.add(round(i, rng))
+	}
+	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
 }
 
 // hammerRan holds the names of the hammer tests this process has run.
@@ -921,21 +928,18 @@ func runHammerRound(t *testing.T, root core.Job, p hammerPlan, name string) []st
 // TestMain) checks that no goroutine is left.
 func TestHammer_JobRaces(t *testing.T) {
 	t.Parallel()
-	rng, rounds, seed := hammerStart(t, 0x6a6f6274726565)
 	root := core.NewSupervisorJob(nil)
-	var tally stressTally
-	for i := range rounds {
+	hammer(t, 0x6a6f6274726565, func(i int, rng *rand.Rand) (string, []stressProblem) {
 		name := fmt.Sprintf("round %d", i)
 		p := newHammerPlan(rng, i%2 == 1)
-		tally.add(fmt.Sprintf("%s (plan %+v)", name, p), runHammerRound(t, root, p, name))
-	}
-	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+		return fmt.Sprintf("%s (plan %+v)", name, p), runHammerRound(t, root, p, name)
+	})
 	if !root.Complete() {
 		t.Fatalf("root.Complete() = false, want true (state %v)", root.State())
 	}
 	stressWait(t, root.Done(), "the root to complete")
 	if st := root.State(); st != core.Completed {
-		t.Errorf("root.State() = %v after %d rounds, want Completed (cause %v)", st, rounds, root.Cause())
+		t.Errorf("root.State() = %v after the rounds, want Completed (cause %v)", st, root.Cause())
 	}
 	if bad := stressFinalState(root); bad != "" {
 		t.Errorf("root %v: %s", root, bad)
@@ -951,9 +955,7 @@ func TestHammer_JobRaces(t *testing.T) {
 // Cancel returns, the parent is cancelling or final (rule 6).
 func TestHammer_CancelVersusLastChild(t *testing.T) {
 	t.Parallel()
-	rng, rounds, seed := hammerStart(t, 0x6c617374)
-	var tally stressTally
-	for i := range rounds {
+	hammer(t, 0x6c617374, func(i int, rng *rand.Rand) (string, []stressProblem) {
 		launchParent, launchChild, late := rng.IntN(2) == 0, rng.IntN(2) == 0, rng.IntN(2) == 0
 		name := fmt.Sprintf("round %d (launch parent %v, launch child %v)", i, launchParent, launchChild)
 		r := &hammerRound{name: name, grand: make(map[core.Job]core.Job)}
@@ -984,10 +986,10 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 		close(made)
 		if !launchParent {
 			if !parent.(core.CompletableJob).Complete() {
-				tally.add(name, []stressProblem{{"Complete() = false on an Active job", "Complete() = false"}})
+				r.problem("Complete() = false on an Active job")
 			}
 			if st := parent.State(); st != core.Completing {
-				tally.add(name, []stressProblem{{"State() = %v after Complete with a live child, want Completing", fmt.Sprintf("State() = %v", st)}})
+				r.problem("State() = %v after Complete with a live child, want Completing", st)
 			}
 		}
 		preA := r.register("completion", onCompletion, parent, false, false)
@@ -1046,9 +1048,8 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 		} else if (*c == nil) != (parent.State() == core.Completed) {
 			r.problem("cancelling handler got %v, want nil iff the parent Completed (it is %v)", *c, parent.State())
 		}
-		tally.add(name, r.problems)
-	}
-	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+		return name, r.problems
+	})
 }
 
 // TestHammer_DisposeFromTwoGoroutines disposes the same handles from two
@@ -1059,9 +1060,7 @@ func TestHammer_CancelVersusLastChild(t *testing.T) {
 // exactly once (rule 10).
 func TestHammer_DisposeFromTwoGoroutines(t *testing.T) {
 	t.Parallel()
-	rng, rounds, seed := hammerStart(t, 0x646973706f7365)
-	var tally stressTally
-	for i := range rounds {
+	hammer(t, 0x646973706f7365, func(i int, rng *rand.Rand) (string, []stressProblem) {
 		during, cancel := rng.IntN(2) == 0, rng.IntN(2) == 0
 		name := fmt.Sprintf("round %d (dispose during completion %v, by Cancel %v)", i, during, cancel)
 		job := core.NewJob(nil)
@@ -1129,9 +1128,8 @@ func TestHammer_DisposeFromTwoGoroutines(t *testing.T) {
 				r.problem("handler %s ran %d times after a late Dispose, want 1", h.name, got)
 			}
 		}
-		tally.add(name, r.problems)
-	}
-	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+		return name, r.problems
+	})
 }
 
 // TestHammer_CancelVersusComplete races Cancel against the completion
@@ -1446,10 +1444,8 @@ func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
 // child failure that Fail accepted is in the parent's cause.
 func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 	t.Parallel()
-	rng, rounds, seed := hammerStart(t, 0x6174306e6365)
 	const ops = 8 // nothing, Complete, Fail, Cancel, handler, Done, ctx Done, grandchild
-	var tally stressTally
-	for i := range rounds {
+	hammer(t, 0x6174306e6365, func(i int, rng *rand.Rand) (string, []stressProblem) {
 		completing := rng.IntN(2) == 0
 		kids := 1 + rng.IntN(6)
 		name := fmt.Sprintf("round %d (%d children, parent completing %v)", i, kids, completing)
@@ -1468,7 +1464,7 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 			op[k] = rng.IntN(ops)
 		}
 		if completing && !parent.Complete() {
-			tally.add(name, []stressProblem{{"Complete() = false on an Active job", "Complete() = false"}})
+			r.problem("Complete() = false on an Active job")
 		}
 		failures := make([]error, kids) // the failure Fail accepted, per child
 		start := make(chan struct{})
@@ -1543,9 +1539,8 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 				r.problem("child %d failed with %v, but the parent's cause is %v", k, err, parent.Cause())
 			}
 		}
-		tally.add(name, r.problems)
-	}
-	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+		return name, r.problems
+	})
 }
 
 // TestHammer_ContextDoneMadeWhileEnding races two goroutines making the
@@ -1557,9 +1552,7 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 // cancelling or final, with ctx.Err() non-nil.
 func TestHammer_ContextDoneMadeWhileEnding(t *testing.T) {
 	t.Parallel()
-	rng, rounds, seed := hammerStart(t, 0x63747864)
-	var tally stressTally
-	for i := range rounds {
+	hammer(t, 0x63747864, func(i int, rng *rand.Rand) (string, []stressProblem) {
 		op, withChild := rng.IntN(4), rng.IntN(3) == 0
 		name := fmt.Sprintf("round %d (op %d, with a child %v)", i, op, withChild)
 		var problems stressProblems
@@ -1611,7 +1604,6 @@ func TestHammer_ContextDoneMadeWhileEnding(t *testing.T) {
 			}
 		}
 		parent.Cancel(nil)
-		tally.add(name, problems)
-	}
-	tally.report(t, fmt.Sprintf("seed=%d", seed), rounds)
+		return name, problems
+	})
 }

@@ -374,12 +374,38 @@ func (j *job) rootCause() error {
 	return j.fin.Load().root
 }
 
-// Done implements [Job].
+// Done implements [Job]. The channel is made on first use, and its make
+// races with its close: the maker installs it by CAS and then reads the
+// state word; the closer (the finalizer, closeJobDone) sets stNotified,
+// then swaps the channel out. One of them sees the other, and the swap
+// makes the close happen once.
 func (j *job) Done() <-chan struct{} {
 	if j.state.Load()&stNotified != 0 && j.extra.Load() == nil {
 		return closedChan // closed already, and no channel was ever made
 	}
-	return j.lazyChan(stNotified, &j.extras().done)
+	v := &j.extras().done
+	if c := v.load(); c != nil {
+		if c != closedChan && j.state.Load()&stNotified != 0 {
+			// Made while the closer was between its two looks: make
+			// sure it is closed, and answer with a channel that
+			// certainly is (another closer may be about to close c).
+			v.close()
+			return closedChan
+		}
+		return c
+	}
+	if j.state.Load()&stNotified != 0 {
+		return closedChan // no channel was made before the state changed
+	}
+	c := make(chan struct{})
+	if !v.p.CompareAndSwap(nil, chanPtr(c)) {
+		return v.load()
+	}
+	if j.state.Load()&stNotified != 0 {
+		v.close() // the closer may have looked before c was there
+		return closedChan
+	}
+	return c
 }
 
 // Context implements [Job].
@@ -413,37 +439,6 @@ var closedChan = func() chan struct{} {
 	close(c)
 	return c
 }()
-
-// lazyChan returns the channel in v, which closes once the state word has
-// a bit of when (the job's Done channel: stNotified), making it on first
-// use. A channel made here races with close: the maker installs it by CAS
-// and then reads the state word; the closer sets the state, then swaps the
-// channel out. One of them sees the other, and the swap makes the close
-// happen once.
-func (j *job) lazyChan(when uint64, v *chanSlot) chan struct{} {
-	if c := v.load(); c != nil {
-		if c != closedChan && j.state.Load()&when != 0 {
-			// Made while the closer was between its two looks: make
-			// sure it is closed, and answer with a channel that
-			// certainly is (another closer may be about to close c).
-			v.close()
-			return closedChan
-		}
-		return c
-	}
-	if j.state.Load()&when != 0 {
-		return closedChan // no channel was made before the state changed
-	}
-	c := make(chan struct{})
-	if !v.p.CompareAndSwap(nil, chanPtr(c)) {
-		return v.load()
-	}
-	if j.state.Load()&when != 0 {
-		v.close() // the closer may have looked before c was there
-		return closedChan
-	}
-	return c
-}
 
 // ctxChan returns the channel of Context().Done, making it on first use.
 //
@@ -490,8 +485,8 @@ func (j *job) closeCtxChan(old uint64) {
 	}
 }
 
-// closeJobDone closes the job's Done channel, if one was made; lazyChan
-// closes one made later.
+// closeJobDone closes the job's Done channel, if one was made; Done closes
+// one made later.
 func (j *job) closeJobDone() {
 	if x := j.extra.Load(); x != nil {
 		x.done.close()
@@ -525,7 +520,7 @@ func (v *chanSlot) load() chan struct{} {
 // closedChan in its place for later callers.
 func (v *chanSlot) close() {
 	if p := v.p.Load(); p == nil || p == closedPtr {
-		// No channel yet (a later lazyChan sees the state and closes
+		// No channel yet (a later Done sees the state and closes
 		// the one it makes), or closed already: this saves a swap.
 		return
 	}

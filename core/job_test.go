@@ -126,10 +126,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			state:   core.Cancelled,
 			failure: true,
 			check: func(t *testing.T, err error) {
-				var pe *core.PanicError
-				if !errors.As(err, &pe) {
-					t.Fatalf("Cause() = %v (%T), want a *core.PanicError", err, err)
-				}
+				pe := testkit.As[*core.PanicError](t, "Cause()", err)
 				if pe.Value != "boom" {
 					t.Errorf("PanicError.Value = %#v, want %q", pe.Value, "boom")
 				}
@@ -150,10 +147,7 @@ func TestRule2_BodyOutcome(t *testing.T) {
 			state:   core.Cancelled,
 			failure: true,
 			check: func(t *testing.T, err error) {
-				var pe *core.PanicError
-				if !errors.As(err, &pe) {
-					t.Fatalf("Cause() = %v (%T), want a *core.PanicError", err, err)
-				}
+				testkit.As[*core.PanicError](t, "Cause()", err)
 				if !errors.Is(err, failure) {
 					t.Errorf("Cause() = %v, want it to wrap %v", err, failure)
 				}

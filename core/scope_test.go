@@ -139,10 +139,7 @@ func TestRule13_ScopePanics(t *testing.T) {
 			t.Parallel()
 			rec := testkit.NewRecorder()
 			err := call(t, "Scope", func() error { return core.Scope(rec.Ctx(), tt.body) })
-			var pe *core.PanicError
-			if !errors.As(err, &pe) {
-				t.Fatalf("Scope(ctx, f) = %v (%T), want a *core.PanicError", err, err)
-			}
+			pe := testkit.As[*core.PanicError](t, "Scope(ctx, f)", err)
 			if s, _ := pe.Value.(string); !strings.HasSuffix(s, "boom") {
 				t.Errorf("PanicError.Value = %#v, want the panic value", pe.Value)
 			}

@@ -48,17 +48,6 @@ func untilDone[T any](ctx context.Context) (T, error) {
 	return zero, ctx.Err()
 }
 
-// timeoutOf returns the *timeout.TimeoutError in err's chain, failing the
-// test if there is none.
-func timeoutOf(t testing.TB, what string, err error) *timeout.TimeoutError {
-	t.Helper()
-	var te *timeout.TimeoutError
-	if !errors.As(err, &te) {
-		t.Fatalf("%s = %v (%T), want a *timeout.TimeoutError in its chain", what, err, err)
-	}
-	return te
-}
-
 // wantOwnTimeout checks that err is a *timeout.TimeoutError (not merely one
 // in a chain) for duration d, a deadline error and no cancellation.
 func wantOwnTimeout(t testing.TB, what string, err error, d time.Duration) *timeout.TimeoutError {

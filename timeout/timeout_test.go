@@ -48,7 +48,7 @@ func TestTimeoutError(t *testing.T) {
 				t.Errorf("errors.Is(%v, another TimeoutError) = true, want false", err)
 			}
 			wrapped := fmt.Errorf("fetch: %w", err)
-			if te := timeoutOf(t, "wrapped", wrapped); te.Timeout != tt.d {
+			if te := testkit.As[*timeout.TimeoutError](t, "wrapped", wrapped); te.Timeout != tt.d {
 				t.Errorf("errors.As(wrapped).Timeout = %v, want %v", te.Timeout, tt.d)
 			}
 			if !errors.Is(wrapped, context.DeadlineExceeded) {

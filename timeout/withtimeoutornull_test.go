@@ -216,7 +216,7 @@ func TestWithTimeoutOrNullOuterTimeout(t *testing.T) {
 	if !core.IsCancellation(innerErr) {
 		t.Errorf("inner WithTimeoutOrNull = %v, want a cancellation", innerErr)
 	}
-	if te := timeoutOf(t, "inner WithTimeoutOrNull", innerErr); te.Timeout != outerD {
+	if te := testkit.As[*timeout.TimeoutError](t, "inner WithTimeoutOrNull", innerErr); te.Timeout != outerD {
 		t.Errorf("inner WithTimeoutOrNull = %v, want the outer timeout of %v", innerErr, outerD)
 	}
 	t.Logf("inner calls that timed out themselves: %d", innerNones)
@@ -243,7 +243,7 @@ func TestWithTimeoutOrNullOuterFiresDuringInner(t *testing.T) {
 	if !core.IsCancellation(innerErr) {
 		t.Errorf("inner WithTimeoutOrNull = %v, want a cancellation", innerErr)
 	}
-	if te := timeoutOf(t, "inner WithTimeoutOrNull", innerErr); te.Timeout != shortDuration {
+	if te := testkit.As[*timeout.TimeoutError](t, "inner WithTimeoutOrNull", innerErr); te.Timeout != shortDuration {
 		t.Errorf("inner WithTimeoutOrNull = %v, want the outer timeout of %v", innerErr, shortDuration)
 	}
 }

@@ -17,15 +17,22 @@ func (e *TestError) Error() string { return "test error " + e.Name }
 // NewErr returns a new *TestError called name.
 func NewErr(name string) *TestError { return &TestError{Name: name} }
 
+// As returns the error of type E in err's chain (errors.As), failing the
+// test at once, naming what was checked, if there is none.
+func As[E error](t testing.TB, what string, err error) E {
+	t.Helper()
+	var target E
+	if !errors.As(err, &target) {
+		t.Fatalf("%s = %v (%T), want a %T in its chain", what, err, err, target)
+	}
+	return target
+}
+
 // CancellationOf returns the *core.CancellationError in err's chain,
 // failing the test at once if there is none.
 func CancellationOf(t testing.TB, what string, err error) *core.CancellationError {
 	t.Helper()
-	var ce *core.CancellationError
-	if !errors.As(err, &ce) {
-		t.Fatalf("%s = %v (%T), want a *core.CancellationError", what, err, err)
-	}
-	return ce
+	return As[*core.CancellationError](t, what, err)
 }
 
 // WantCancellation checks that err is a cancellation (a
