@@ -121,7 +121,7 @@ func (p *job) attach(c *job) bool {
 		// CAS: count the child; retry if the word changed.
 		if p.state.CompareAndSwap(s, ns) {
 			if s&stNew != 0 {
-				go p.runBody(p.extra.Load().body) // a New job is lazy: newJob gave it an extra with its body
+				go p.runBody(p.extra.Load().body) // ends when the body returns (a New job is lazy: its extra holds the body)
 			}
 			break
 		}
@@ -204,7 +204,7 @@ func (j *job) Start() bool {
 		}
 		// CAS: New → Active; retry if a child was attached meanwhile.
 		if j.state.CompareAndSwap(s, s&^stNew) {
-			go j.runBody(j.extra.Load().body) // a New job is lazy: newJob gave it an extra with its body
+			go j.runBody(j.extra.Load().body) // ends when the body returns (a New job is lazy: its extra holds the body)
 			return true
 		}
 	}
