@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -44,9 +45,10 @@ func BenchmarkCancelTree(b *testing.B) {
 				defer debug.SetGCPercent(debug.SetGCPercent(-1))
 			}
 			runImpls(b, []impl{
-				{"context", benchCancelTreeContext},
+				{"context", benchTree(&ctxTree{cancels: make([]context.CancelFunc, 0, treeNodes)})},
 				{"jobtree", jobtree.cancelTree},
-				{"floor", benchCancelTreeFloor},
+				{"floor", benchTree(&nodeTree[floorNode, *floorNode]{})},
+				{"lockfree", benchTree(&nodeTree[lockFreeNode, *lockFreeNode]{})},
 			})
 		})
 	}
@@ -86,6 +88,47 @@ func (p *treePhases) report(b *testing.B) {
 	b.ReportMetric(float64(p.cancel.Nanoseconds())/per, "cancel-ns/node")
 }
 
+// tree is one alternative of CancelTree.
+type tree interface {
+	// grow builds the tree, appending every leaf's Done channel to leaves.
+	grow(leaves []<-chan struct{}) []<-chan struct{}
+	// cancel cancels the root.
+	cancel()
+	// drop lets go of the tree, once the op is timed.
+	drop()
+}
+
+// benchTree runs the CancelTree op of t: grow, cancel, wait for the leaves,
+// timing the two phases. The leaves slice is allocated once and reused by
+// every op, so only the tree itself is measured.
+func benchTree(t tree) func(b *testing.B) {
+	return func(b *testing.B) {
+		leaves := make([]<-chan struct{}, 0, treeLeaves)
+		var phases treePhases
+		b.ReportAllocs()
+		for b.Loop() {
+			settleGC(b)
+			var build, cancel time.Duration
+			leaves, build, cancel = treeOp(t, leaves)
+			phases.add(build, cancel)
+		}
+		phases.report(b)
+	}
+}
+
+// treeOp is one op of benchTree; it returns leaves emptied for the next.
+func treeOp(t tree, leaves []<-chan struct{}) (_ []<-chan struct{}, build, cancel time.Duration) {
+	start := time.Now()
+	leaves = t.grow(leaves)
+	built := time.Now()
+	t.cancel()
+	waitLeaves(leaves)
+	end := time.Now()
+	t.drop()
+	clear(leaves)
+	return leaves[:0], built.Sub(start), end.Sub(built)
+}
+
 // waitLeaves blocks until every channel in leaves is closed.
 func waitLeaves(leaves []<-chan struct{}) {
 	for _, done := range leaves {
@@ -93,54 +136,40 @@ func waitLeaves(leaves []<-chan struct{}) {
 	}
 }
 
-// ctxTree is the context.WithCancel tree. Its slices are allocated once and
-// reused by every op, so only the tree itself is measured.
+// ctxTree is the context.WithCancel tree. Its cancels slice is allocated
+// once and reused by every op.
 type ctxTree struct {
+	cancelRoot context.CancelFunc
+	// The children's cancel funcs are no-ops once the root is cancelled;
+	// they are kept only so that nothing is discarded.
 	cancels []context.CancelFunc
-	leaves  []<-chan struct{}
 }
 
-func benchCancelTreeContext(b *testing.B) {
-	t := &ctxTree{
-		cancels: make([]context.CancelFunc, 0, treeNodes),
-		leaves:  make([]<-chan struct{}, 0, treeLeaves),
-	}
-	var phases treePhases
-	b.ReportAllocs()
-	for b.Loop() {
-		settleGC(b)
-		phases.add(t.op())
-	}
-	phases.report(b)
+func (t *ctxTree) grow(leaves []<-chan struct{}) []<-chan struct{} {
+	var root context.Context
+	root, t.cancelRoot = context.WithCancel(context.Background())
+	return t.build(root, treeDepth, leaves)
 }
 
-func (t *ctxTree) op() (build, cancel time.Duration) {
-	start := time.Now()
-	root, cancelRoot := context.WithCancel(context.Background())
-	t.build(root, treeDepth)
-	built := time.Now()
-	cancelRoot()
-	waitLeaves(t.leaves)
-	end := time.Now()
-	// The children's cancel funcs are no-ops by now; they are kept only so
-	// that nothing is discarded.
-	clear(t.cancels)
-	t.cancels = t.cancels[:0]
-	clear(t.leaves)
-	t.leaves = t.leaves[:0]
-	return built.Sub(start), end.Sub(built)
-}
-
-func (t *ctxTree) build(parent context.Context, depth int) {
+func (t *ctxTree) build(parent context.Context, depth int, leaves []<-chan struct{}) []<-chan struct{} {
 	for range treeFanOut {
 		ctx, cancel := context.WithCancel(parent)
 		t.cancels = append(t.cancels, cancel)
 		if depth == 1 {
-			t.leaves = append(t.leaves, ctx.Done())
+			leaves = append(leaves, ctx.Done())
 			continue
 		}
-		t.build(ctx, depth-1)
+		leaves = t.build(ctx, depth-1, leaves)
 	}
+	return leaves
+}
+
+func (t *ctxTree) cancel() { t.cancelRoot() }
+
+func (t *ctxTree) drop() {
+	t.cancelRoot = nil
+	clear(t.cancels)
+	t.cancels = t.cancels[:0]
 }
 
 // The floor of CancelTree: the least any tree of cancellable nodes whose
@@ -156,47 +185,14 @@ type floorNode struct {
 	done     chan struct{}
 }
 
-type floorTree struct {
-	leaves []<-chan struct{}
-}
-
-func benchCancelTreeFloor(b *testing.B) {
-	t := &floorTree{leaves: make([]<-chan struct{}, 0, treeLeaves)}
-	var phases treePhases
-	b.ReportAllocs()
-	for b.Loop() {
-		settleGC(b)
-		phases.add(t.op())
+func (n *floorNode) adopt(c *floorNode) {
+	if n.children == nil {
+		n.children = make([]*floorNode, 0, treeFanOut)
 	}
-	phases.report(b)
+	n.children = append(n.children, c)
 }
 
-func (t *floorTree) op() (build, cancel time.Duration) {
-	start := time.Now()
-	root := &floorNode{}
-	t.build(root, treeDepth)
-	built := time.Now()
-	root.cancel()
-	waitLeaves(t.leaves)
-	end := time.Now()
-	clear(t.leaves)
-	t.leaves = t.leaves[:0]
-	return built.Sub(start), end.Sub(built)
-}
-
-func (t *floorTree) build(parent *floorNode, depth int) {
-	parent.children = make([]*floorNode, 0, treeFanOut)
-	for range treeFanOut {
-		n := &floorNode{}
-		parent.children = append(parent.children, n)
-		if depth == 1 {
-			n.done = make(chan struct{})
-			t.leaves = append(t.leaves, n.done)
-			continue
-		}
-		t.build(n, depth-1)
-	}
-}
+func (n *floorNode) setDone(c chan struct{}) { n.done = c }
 
 func (n *floorNode) cancel() {
 	if n.done != nil {
@@ -205,4 +201,81 @@ func (n *floorNode) cancel() {
 	for _, c := range n.children {
 		c.cancel()
 	}
+}
+
+// The lock-free floor of CancelTree: the floor tree with the least that a
+// lock-free job tree (one atomic state word per job, changed by CAS, and a
+// count of live children in the parent) adds to it. Cancelling takes every
+// node's word from active to cancelled with one CAS, closes a leaf's
+// channel, and releases a parent's children with one atomic add. No
+// causes, handlers, lists or final states: impl=lockfree measures what is
+// left of a bound on jobtree ÷ context once every node must be a job.
+type lockFreeNode struct {
+	state    atomic.Uint64
+	holds    atomic.Int64 // children not yet cancelled
+	children []*lockFreeNode
+	done     chan struct{}
+}
+
+func (n *lockFreeNode) adopt(c *lockFreeNode) {
+	if n.children == nil {
+		n.children = make([]*lockFreeNode, 0, treeFanOut)
+	}
+	n.holds.Add(1)
+	n.children = append(n.children, c)
+}
+
+func (n *lockFreeNode) setDone(c chan struct{}) { n.done = c }
+
+func (n *lockFreeNode) cancel() {
+	for {
+		s := n.state.Load()
+		// CAS: set the cancelled flag; retry if the word changed.
+		if n.state.CompareAndSwap(s, s|1) {
+			break
+		}
+	}
+	if n.done != nil {
+		close(n.done)
+	}
+	for _, c := range n.children {
+		c.cancel()
+	}
+	n.holds.Add(-int64(len(n.children)))
+}
+
+// treeNode is a node type of the floor trees (P is *N).
+type treeNode[N any] interface {
+	*N
+	adopt(child *N)
+	setDone(c chan struct{})
+	cancel()
+}
+
+// nodeTree is a CancelTree alternative made of nodes of type *N.
+type nodeTree[N any, P treeNode[N]] struct{ root P }
+
+func (t *nodeTree[N, P]) grow(leaves []<-chan struct{}) []<-chan struct{} {
+	t.root = new(N)
+	return buildNodes[N, P](t.root, treeDepth, leaves)
+}
+
+func (t *nodeTree[N, P]) cancel() { t.root.cancel() }
+func (t *nodeTree[N, P]) drop()   { t.root = nil }
+
+// buildNodes gives n treeFanOut children, and each of them its own, depth
+// levels down; a leaf gets a channel, appended to leaves.
+func buildNodes[N any, P treeNode[N]](n P, depth int, leaves []<-chan struct{}) []<-chan struct{} {
+	for range treeFanOut {
+		c := P(new(N))
+		n.adopt(c)
+		if depth == 1 {
+			done := make(chan struct{})
+			c.setDone(done)
+			leaves = append(leaves, done)
+			continue
+		}
+		leaves = buildNodes[N, P](c, depth-1, leaves)
+	}
+	return leaves
 }

@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/jobtree/jobtree/core"
 )
@@ -14,7 +13,7 @@ import (
 // leave it out.
 var jobtree = jobtreeBenches{
 	launchJoin:      benchLaunchJoinJobtree,
-	cancelTree:      benchCancelTreeJobtree,
+	cancelTree:      benchTree(&jobTree{}),
 	handlerSerial:   benchHandlerSerialJobtree,
 	handlerParallel: benchHandlerParallelJobtree,
 	memLaunch:       benchMemLaunchJobtree,
@@ -42,46 +41,29 @@ func benchLaunchJoinJobtree(b *testing.B) {
 	benchLoop(launchJoinJobtree)(b)
 }
 
-// jobTree is the CancelTree tree of body-less jobs. The leaves slice is
-// allocated once and reused by every op.
-type jobTree struct {
-	leaves []<-chan struct{}
+// jobTree is the CancelTree tree of body-less jobs: NewJob nodes under a
+// NewJob root.
+type jobTree struct{ root core.CompletableJob }
+
+func (t *jobTree) grow(leaves []<-chan struct{}) []<-chan struct{} {
+	t.root = core.NewJob(nil)
+	return buildJobTree(t.root, treeDepth, leaves)
 }
 
-func benchCancelTreeJobtree(b *testing.B) {
-	t := &jobTree{leaves: make([]<-chan struct{}, 0, treeLeaves)}
-	var phases treePhases
-	b.ReportAllocs()
-	for b.Loop() {
-		settleGC(b)
-		phases.add(t.op())
-	}
-	phases.report(b)
-}
+func (t *jobTree) cancel() { t.root.Cancel(nil) }
+func (t *jobTree) drop()   { t.root = nil }
 
-func (t *jobTree) op() (build, cancel time.Duration) {
-	start := time.Now()
-	root := core.NewJob(nil)
-	t.build(root, treeDepth)
-	built := time.Now()
-	root.Cancel(nil)
-	waitLeaves(t.leaves)
-	end := time.Now()
-	clear(t.leaves)
-	t.leaves = t.leaves[:0]
-	return built.Sub(start), end.Sub(built)
-}
-
-func (t *jobTree) build(parent core.Job, depth int) {
+func buildJobTree(parent core.Job, depth int, leaves []<-chan struct{}) []<-chan struct{} {
 	ctx := parent.Context()
 	for range treeFanOut {
 		child := core.NewJob(ctx)
 		if depth == 1 {
-			t.leaves = append(t.leaves, child.Context().Done())
+			leaves = append(leaves, child.Context().Done())
 			continue
 		}
-		t.build(child, depth-1)
+		leaves = buildJobTree(child, depth-1, leaves)
 	}
+	return leaves
 }
 
 func invokeDispose(job core.Job, h func(error)) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/samber/lo"
@@ -13,6 +14,9 @@ import (
 
 // BenchmarkLaunchJoin spawns and joins tasksPerOp empty tasks per op (W1 of
 // the perf anchors). impl=waitgroup (go + sync.WaitGroup) is the floor.
+// impl=handle is the least a job-per-task design can do (see
+// launchJoinHandle): what is left of a bound on jobtree ÷ waitgroup once a
+// task has to be a job.
 //
 // Each op runs in a helper function: a local declared inside the b.Loop body
 // and captured by a closure would be moved to the heap, which ordinary code
@@ -22,6 +26,7 @@ func BenchmarkLaunchJoin(b *testing.B) {
 		{"waitgroup", benchLoop(launchJoinWaitGroup)},
 		{"jobtree", jobtree.launchJoin},
 		{"errgroup", benchLoop(launchJoinErrgroup)},
+		{"handle", benchLoop(launchJoinHandle)},
 		{"conc", benchLoop(launchJoinConc)},
 		{"tomb", benchLoop(launchJoinTomb)},
 		{"lo", benchLoop(launchJoinLo)},
@@ -47,6 +52,44 @@ func launchJoinWaitGroup(n int) {
 		go func() { wg.Done() }()
 	}
 	wg.Wait()
+}
+
+// taskHandle is the least a job must be: a word of state that its task
+// sets when it ends, and the counter of its parent. It is padded to 64
+// bytes, the size of a jobtree job, so that launchJoinHandle pays for the
+// same memory per task.
+type taskHandle struct {
+	state  atomic.Uint64
+	parent *sync.WaitGroup
+	_      [48]byte
+}
+
+// launchJoinHandle is the floor of a job-per-task design: go + WaitGroup,
+// plus what [core.Launch] cannot do without. Each task is counted as it is
+// launched (a Launch does not know how many will follow, nor does
+// errgroup), gets a handle of its own (Launch returns one), and marks it
+// ended with one CAS before it is counted done. No context, cause, handler
+// list, panic recovery or state machine: no implementation of Launch can do
+// less.
+func launchJoinHandle(n int) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		h := &taskHandle{parent: &wg}
+		go h.run()
+	}
+	wg.Wait()
+}
+
+func (h *taskHandle) run() {
+	for {
+		s := h.state.Load()
+		// CAS: mark the task ended; retry if the word changed.
+		if h.state.CompareAndSwap(s, s|1) {
+			break
+		}
+	}
+	h.parent.Done()
 }
 
 func launchJoinErrgroup(n int) {

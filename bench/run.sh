@@ -69,8 +69,8 @@ echo "# benchmarks took $((SECONDS - start))s; load average at end: $(cut -d' ' 
 # column (the peer every jobtree target refers to) is the base of the
 # comparison.
 cols=(
-	"LaunchJoin|/impl@(waitgroup jobtree errgroup conc tomb lo context)"
-	"CancelTree|/impl@(context jobtree floor)"
+	"LaunchJoin|/impl@(waitgroup jobtree errgroup handle conc tomb lo context)"
+	"CancelTree|/impl@(context jobtree floor lockfree)"
 	"HandlerRegisterDispose|/impl@(context jobtree)"
 	"JobMemory|/impl@(goroutine context jobtree)"
 	"AsyncAwait|/impl@(chan jobtree mo lo)"

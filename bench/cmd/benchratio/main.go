@@ -48,9 +48,9 @@ func (g *group) median(impl, unit string) (float64, bool) {
 	return (s[n/2-1] + s[n/2]) / 2, true
 }
 
-// ratio returns median(subject) ÷ median(peer) for unit.
-func (g *group) ratio(peer, unit string) (float64, bool) {
-	a, ok1 := g.median(subject, unit)
+// ratio returns median(of) ÷ median(peer) for unit.
+func (g *group) ratio(of, peer, unit string) (float64, bool) {
+	a, ok1 := g.median(of, unit)
 	b, ok2 := g.median(peer, unit)
 	if !ok1 || !ok2 || b == 0 {
 		return 0, false
@@ -58,12 +58,12 @@ func (g *group) ratio(peer, unit string) (float64, bool) {
 	return a / b, true
 }
 
-// roundRange returns the least and greatest ratio subject ÷ peer of the
+// roundRange returns the least and greatest ratio of ÷ peer of the
 // i-th samples. run.sh interleaves by default, so the i-th samples come from
 // the same round (the same process, minutes apart at most from each other):
 // the range shows how far noise moves the ratio.
-func (g *group) roundRange(peer, unit string) (lo, hi float64, ok bool) {
-	a, b := g.samples[subject][unit], g.samples[peer][unit]
+func (g *group) roundRange(of, peer, unit string) (lo, hi float64, ok bool) {
+	a, b := g.samples[of][unit], g.samples[peer][unit]
 	if len(a) == 0 || len(a) != len(b) {
 		return 0, 0, false
 	}
@@ -263,7 +263,7 @@ func printTables(w io.Writer, res *results) {
 					cell = format(m, u)
 					if impl == subject {
 						cell = "**" + cell + "**"
-					} else if r, ok := g.ratio(impl, u); ok {
+					} else if r, ok := g.ratio(subject, impl, u); ok {
 						cell += " · " + fmtRatio(r)
 					}
 				}
@@ -277,40 +277,47 @@ func printTables(w io.Writer, res *results) {
 }
 
 // A target bounds either a ratio jobtree ÷ peer (peer != "") or jobtree's own
-// median (peer == ""). A negative max only reports the number.
+// median (peer == ""). A negative max only reports the number. A row with of
+// set reports that alternative's ratio instead of jobtree's: how far a floor
+// is from the peer, i.e. what a bound leaves to any implementation.
 type target struct {
 	what  string
 	group string
 	unit  string
 	peer  string
 	max   float64
+	of    string // the alternative measured; "" for jobtree
 }
 
 var targets = []target{
-	{"launch+join ≤ 1.25× the go+WaitGroup floor", "LaunchJoin", "ns/op", "waitgroup", 1.25},
-	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "cancel-ns/node", "context", 0.5},
-	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (no GC during the op)", "CancelTree/gc=settled", "cancel-ns/node", "context", 0.5},
-	{"cancel of the tree ÷ its floor (a bare walk closing the leaves' channels; no GC)", "CancelTree/gc=settled", "cancel-ns/node", "floor", -1},
-	{"build + cancel of the tree ÷ the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "ns/op", "context", -1},
-	{"handler register+dispose ≤ 0.4× context.AfterFunc (serial)", "HandlerRegisterDispose/mode=serial", "ns/op", "context", 0.4},
-	{"handler register+dispose ≤ 1 alloc (serial)", "HandlerRegisterDispose/mode=serial", "allocs/op", "", 1},
-	{"handler register+dispose ≤ 0.4× context.AfterFunc (parallel)", "HandlerRegisterDispose/mode=parallel", "ns/op", "context", 0.4},
-	{"handler register+dispose ≤ 1 alloc (parallel)", "HandlerRegisterDispose/mode=parallel", "allocs/op", "", 1},
-	{"bytes per Launch (empty body, joined)", "JobMemory/kind=launch", "B/op", "", -1},
-	{"allocs per Launch (empty body, joined)", "JobMemory/kind=launch", "allocs/op", "", -1},
-	{"bytes per body-less child (created, completed)", "JobMemory/kind=child", "B/op", "", -1},
-	{"allocs per body-less child (created, completed)", "JobMemory/kind=child", "allocs/op", "", -1},
-	{"retained heap per idle body-less child", "JobMemory/kind=retained", "retained-B/child", "", -1},
-	{"the same ÷ an idle context.WithCancel child", "JobMemory/kind=retained", "retained-B/child", "context", -1},
-	{"retained heap per idle child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "", -1},
-	{"the same ÷ a context.WithCancel child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "context", -1},
-	{"Async+Await ≤ 1.25× the go+chan floor", "AsyncAwait", "ns/op", "chan", 1.25},
-	{"Async+Await faster than mo.NewFuture+Collect", "AsyncAwait", "ns/op", "mo", 1},
-	{"Map no slower than conc/iter.Map (same limit)", "Map", "ns/op", "conc", 1},
-	{"Select, 2 job clauses ÷ native select", "Select/clauses=2", "ns/op", "native", -1},
-	{"Select, 8 job clauses ÷ native select", "Select/clauses=8", "ns/op", "native", -1},
-	{"Select, 64 job clauses ÷ reflect.Select", "Select/clauses=64", "ns/op", "reflect", -1},
-	{"WithTimeout ÷ context.WithTimeout + call", "WithTimeout", "ns/op", "context", -1},
+	{"launch+join ≤ 1.25× the go+WaitGroup floor", "LaunchJoin", "ns/op", "waitgroup", 1.25, ""},
+	{"the least job-per-task design (`handle`) ÷ the go+WaitGroup floor", "LaunchJoin", "ns/op", "waitgroup", -1, "handle"},
+	{"launch+join ÷ the least job-per-task design (`handle`)", "LaunchJoin", "ns/op", "handle", -1, ""},
+	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "cancel-ns/node", "context", 0.5, ""},
+	{"cancel of the tree ≤ 0.5× the context.WithCancel tree (no GC during the op)", "CancelTree/gc=settled", "cancel-ns/node", "context", 0.5, ""},
+	{"cancel of the tree ÷ its floor (a bare walk closing the leaves' channels; no GC)", "CancelTree/gc=settled", "cancel-ns/node", "floor", -1, ""},
+	{"the least lock-free tree (`lockfree`: one CAS a node) ÷ the context.WithCancel tree (no GC)", "CancelTree/gc=settled", "cancel-ns/node", "context", -1, "lockfree"},
+	{"cancel of the tree ÷ the least lock-free tree (`lockfree`; no GC)", "CancelTree/gc=settled", "cancel-ns/node", "lockfree", -1, ""},
+	{"build + cancel of the tree ÷ the context.WithCancel tree (GC where it falls)", "CancelTree/gc=running", "ns/op", "context", -1, ""},
+	{"handler register+dispose ≤ 0.4× context.AfterFunc (serial)", "HandlerRegisterDispose/mode=serial", "ns/op", "context", 0.4, ""},
+	{"handler register+dispose ≤ 1 alloc (serial)", "HandlerRegisterDispose/mode=serial", "allocs/op", "", 1, ""},
+	{"handler register+dispose ≤ 0.4× context.AfterFunc (parallel)", "HandlerRegisterDispose/mode=parallel", "ns/op", "context", 0.4, ""},
+	{"handler register+dispose ≤ 1 alloc (parallel)", "HandlerRegisterDispose/mode=parallel", "allocs/op", "", 1, ""},
+	{"bytes per Launch (empty body, joined)", "JobMemory/kind=launch", "B/op", "", -1, ""},
+	{"allocs per Launch (empty body, joined)", "JobMemory/kind=launch", "allocs/op", "", -1, ""},
+	{"bytes per body-less child (created, completed)", "JobMemory/kind=child", "B/op", "", -1, ""},
+	{"allocs per body-less child (created, completed)", "JobMemory/kind=child", "allocs/op", "", -1, ""},
+	{"retained heap per idle body-less child", "JobMemory/kind=retained", "retained-B/child", "", -1, ""},
+	{"the same ÷ an idle context.WithCancel child", "JobMemory/kind=retained", "retained-B/child", "context", -1, ""},
+	{"retained heap per idle child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "", -1, ""},
+	{"the same ÷ a context.WithCancel child after Done()", "JobMemory/kind=retained+done", "retained-B/child", "context", -1, ""},
+	{"Async+Await ≤ 1.25× the go+chan floor", "AsyncAwait", "ns/op", "chan", 1.25, ""},
+	{"Async+Await faster than mo.NewFuture+Collect", "AsyncAwait", "ns/op", "mo", 1, ""},
+	{"Map no slower than conc/iter.Map (same limit)", "Map", "ns/op", "conc", 1, ""},
+	{"Select, 2 job clauses ÷ native select", "Select/clauses=2", "ns/op", "native", -1, ""},
+	{"Select, 8 job clauses ÷ native select", "Select/clauses=8", "ns/op", "native", -1, ""},
+	{"Select, 64 job clauses ÷ reflect.Select", "Select/clauses=64", "ns/op", "reflect", -1, ""},
+	{"WithTimeout ÷ context.WithTimeout + call", "WithTimeout", "ns/op", "context", -1, ""},
 }
 
 // printTargets prints the target table and returns the number missed.
@@ -319,18 +326,22 @@ func printTargets(w io.Writer, res *results) (missed int) {
 	for _, t := range targets {
 		g := res.byName[t.group]
 		measured, ok := 0.0, false
-		metric := t.unit + " of " + subject
+		of := t.of
+		if of == "" {
+			of = subject
+		}
+		metric := t.unit + " of " + of
 		if g != nil {
 			if t.peer != "" {
-				measured, ok = g.ratio(t.peer, t.unit)
-				metric = fmt.Sprintf("%s, %s ÷ %s", t.unit, subject, t.peer)
+				measured, ok = g.ratio(of, t.peer, t.unit)
+				metric = fmt.Sprintf("%s, %s ÷ %s", t.unit, of, t.peer)
 			} else {
-				measured, ok = g.median(subject, t.unit)
+				measured, ok = g.median(of, t.unit)
 			}
 		}
 		val, met, spread := "pending", "pending", ""
 		if ok && t.peer != "" {
-			if lo, hi, ok := g.roundRange(t.peer, t.unit); ok {
+			if lo, hi, ok := g.roundRange(of, t.peer, t.unit); ok {
 				spread = fmt.Sprintf("%.2f–%.2f", lo, hi)
 			}
 		}
