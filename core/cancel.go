@@ -266,9 +266,8 @@ func (j *job) cancelledWord(s uint64, mode uint8) uint64 {
 // final: it starts cancelling (s not cancelled) and is left finalizing, its
 // list is empty (no handler to run, no child), and its only cause is a
 // cancellation (no final cause to compute, no failure to pass on; no
-// record yet counts as one: cancelAtOnce asks before it publishes its
-// cancellation). A handler pushed after this look finds the job final and
-// runs itself.
+// record counts as one: cancelAtOnce publishes none). A handler pushed
+// after this look finds the job final and runs itself.
 func (j *job) endsAtOnce(s, ns uint64, mode uint8) bool {
 	if s&stCancelled != 0 || !finalizing(ns) || mode&cmFailure != 0 || j.head.Load() != nil {
 		return false
@@ -289,7 +288,7 @@ func (j *job) endAtOnce(s, ns uint64) bool {
 		return false
 	}
 	j.closeCtxChan(s)
-	j.runFinal(fs, j.fin.Load().root)
+	j.runFinal(fs, j.record(fs).root)
 	return true
 }
 
@@ -310,7 +309,9 @@ func (j *job) addLater(cause error) {
 			f.add(cause)
 			return
 		}
-		own := &finishing{root: f.root, failure: f.failure}
+		// The children j ended at once read their record through j's:
+		// the copy points them to the shared one they were given.
+		own := &finishing{root: f.root, failure: f.failure, kids: f}
 		own.add(cause)
 		// CAS: privatise the record; retry if someone else did.
 		if j.fin.CompareAndSwap(f, own) {
@@ -349,7 +350,7 @@ func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []canc
 		}
 		// Not claimed: cancelling a child twice (here and in a racing
 		// attach) is harmless, both use the same cause.
-		if c := childOf(n); c.cancelAtOnce(rec) {
+		if c := childOf(n); c.cancelAtOnce() {
 			ended++
 		} else {
 			work = append(work, cancelItem{c, rec})
@@ -368,38 +369,45 @@ func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []canc
 }
 
 // recordForChildren returns the cancellation record that j, cancelling
-// with root cause root, publishes in its children: j's own record when it
-// is shared (j was cancelled by its parent: its root is a
-// *CancellationError, which causeForChild passes on unchanged), else a new
-// shared one.
+// with root cause root, gives its children: j's own record when it is
+// shared (j was cancelled by its parent: its root is a *CancellationError,
+// which causeForChild passes on unchanged) or a private copy of one, else
+// a new shared record, kept in j's (kids) for the children that j ends at
+// once and that read it through j. Only j's cancelling call runs this, once,
+// before any child is given the record.
 func (j *job) recordForChildren(root error) *finishing {
-	if f := j.fin.Load(); f.shared {
-		return f
+	f := j.fin.Load()
+	if !f.shared && f.kids == nil {
+		f.kids = &finishing{root: causeForChild(root), shared: true}
 	}
-	return &finishing{root: causeForChild(root), shared: true}
+	return f.forChildren()
 }
 
 // cancelAtOnce is cancelStep's fast path for a child c that its cancelling
-// parent cancels with the shared record rec, when c has nothing to notify
-// and nothing to wait for: it is Active or New, without a running body,
-// children or handlers, and has no cause yet. Then it publishes rec, takes
-// c to Cancelled in one CAS, closes its channels, and reports true: c is
-// final, and the caller owes c's parent the release of c's hold (c does
-// not detach itself, so that the parent releases all such children with
-// one atomic add). Otherwise it reports false — having published rec only
-// if c's word changed after the look — and the caller queues c.
-func (c *job) cancelAtOnce(rec *finishing) bool {
+// parent cancels with the shared record that recordForChildren returned,
+// when c has nothing to notify and nothing to wait for: it is Active or
+// New, without a running body, children or handlers, and has no cause yet.
+// Then it takes c to Cancelled in one CAS that also sets stInherited — c's
+// record is the parent's, read through it (record): c publishes none of
+// its own — closes its channels, and reports true: c is final, and the
+// caller owes c's parent the release of c's hold (c does not detach
+// itself, so that the parent releases all such children with one atomic
+// add). Otherwise it reports false, having changed nothing, and the caller
+// queues c.
+//
+// A Cancel of c that read fin and the word before this CAS may still
+// publish its record in fin after it: with stInherited set, nobody reads
+// fin, so c's cause does not change once c is final.
+func (c *job) cancelAtOnce() bool {
 	if c.fin.Load() != nil {
 		return false
 	}
 	s := c.state.Load()
 	ns := c.cancelledWord(s, 0)
-	if closed(s) || !c.endsAtOnce(s, ns, 0) || !c.fin.CompareAndSwap(nil, rec) {
+	if closed(s) || !c.endsAtOnce(s, ns, 0) {
 		return false
 	}
-	// If the word changed since the look, rec stays published: the
-	// caller's cancelStep, queued instead, finds it there and goes on.
-	return c.endAtOnce(s, ns)
+	return c.endAtOnce(s, ns|stInherited)
 }
 
 // isCancelKind keeps the nodes that run when a job starts cancelling.

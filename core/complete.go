@@ -38,7 +38,13 @@ func (j *job) finalizeOne() *job {
 	// Only the finalizer sets flags now (attach, start and cancel all
 	// refuse a finalizing job); an atomic OR leaves the counts alone.
 	set := stFinal | j.notifiedAtOnce()
-	j.closeCtxChan(j.state.Or(set))
+	old := j.state.Or(set)
+	j.closeCtxChan(old)
+	if old&stCancelled != 0 {
+		// The call that cancelled j owes the close and may not have
+		// made it yet: the handlers and Done come after it.
+		j.awaitCtxClosed(old)
+	}
 	return j.afterFinal(s|set, final)
 }
 
@@ -81,7 +87,7 @@ func (j *job) runFinal(s uint64, final error) {
 		nodes := collect(h, buf[:0], isHandler)
 		var root error
 		if s&stCancelled != 0 {
-			root = j.fin.Load().root
+			root = j.record(s).root
 		}
 		for _, n := range nodes {
 			if n.kind != nodeCompletion && n.claim() {

@@ -37,7 +37,7 @@ func (c *jobContext) Err() error {
 	// runs; wait for that, as cancelCtx.Err does, so that a non-nil Err
 	// always comes with a closed Done.
 	<-c.Done()
-	if s&stCancelled != 0 && errors.Is(c.fin.Load().root, context.DeadlineExceeded) {
+	if s&stCancelled != 0 && errors.Is((*job)(c).record(s).root, context.DeadlineExceeded) {
 		return context.DeadlineExceeded
 	}
 	return context.Canceled

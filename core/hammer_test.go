@@ -1440,8 +1440,11 @@ func TestHammer_DoneAndJoinWaitForHandlers(t *testing.T) {
 // be Completing, waiting for them. After every round: every job is final
 // with consistent flags and closed channels, every handler ran exactly
 // once, the parent ended Cancelled — or Completed only if it was
-// Completing and every child completed (or cancelled itself) first — and a
-// child failure that Fail accepted is in the parent's cause.
+// Completing and every child completed (or cancelled itself) first — a
+// child failure that Fail accepted is in the parent's cause, and the cause
+// of a child that cancelled itself is, as soon as its Done is closed, what
+// it stays: its own cancellation or the parent's, whichever won (a Cancel
+// that loses to the parent's walk must not change it afterwards).
 func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 	t.Parallel()
 	const ops = 8 // nothing, Complete, Fail, Cancel, handler, Done, ctx Done, grandchild
@@ -1466,7 +1469,9 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 		if completing && !parent.Complete() {
 			r.problem("Complete() = false on an Active job")
 		}
-		failures := make([]error, kids) // the failure Fail accepted, per child
+		failures := make([]error, kids)   // the failure Fail accepted, per child
+		firstCause := make([]error, kids) // op 3: the cause when Done closed
+		ownCause := errors.New(name + ": the child's own cancellation")
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		stressGo(&wg, func() {
@@ -1485,7 +1490,7 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 						failures[k] = err
 					}
 				case 3:
-					c.Cancel(nil)
+					c.Cancel(ownCause)
 				case 4:
 					r.register(fmt.Sprintf("child-%d-late", k), onCompletion, c, false, false)
 				case 5:
@@ -1499,9 +1504,29 @@ func TestHammer_CancelVersusChildrenEndingAtOnce(t *testing.T) {
 				}
 			})
 		}
+		for k, c := range children {
+			if op[k] == 3 {
+				stressGo(&wg, func() {
+					<-c.Done()
+					firstCause[k] = c.Cause()
+				})
+			}
+		}
 		close(start)
 		stressWait(t, parent.Done(), name+": the parent to complete")
 		stressWaitGroup(t, &wg, name+": the racers to return")
+		for k, c := range children {
+			if op[k] != 3 {
+				continue
+			}
+			cause := c.Cause()
+			if cause != firstCause[k] {
+				r.problem("child %d's cause changed after it completed: %v, then %v", k, firstCause[k], cause)
+			}
+			if !core.IsCancellation(cause) || (!errors.Is(cause, ownCause) && !parent.IsCancelled()) {
+				r.problem("child %d's cause is %v, want its own cancellation or the parent's", k, cause)
+			}
+		}
 		for k, c := range children {
 			if !testkit.IsClosed(c.Done()) {
 				r.problem("child %d is not done after its parent completed", k)
@@ -1604,6 +1629,108 @@ func TestHammer_ContextDoneMadeWhileEnding(t *testing.T) {
 			}
 		}
 		parent.Cancel(nil)
+		return name, problems
+	})
+}
+
+// TestHammer_ContextDoneWhenJoinReturns races the end of a job whose
+// context's Done channel was made (by a body selecting on it, or by the
+// test) against an observer that sees the job complete — by Join's fast
+// path, by a Done channel made before the end, by Done called once the
+// job reads complete, or by asking the done job for its context's channel
+// — and checks that the context's channel is closed by then. The
+// transition that first cancels or ends the job closes that channel just
+// after its CAS, and until then the job may already read complete and
+// notified (a body-less job ended in one CAS), or another goroutine may
+// finalize it (a body that returns while its parent's Cancel is between
+// its CAS and the close): Join, Done and the finalizer must wait for the
+// close in progress, or the observer sees a complete job whose context is
+// not done.
+func TestHammer_ContextDoneWhenJoinReturns(t *testing.T) {
+	t.Parallel()
+	hammer(t, 0x6a6f696e63747864, func(i int, rng *rand.Rand) (string, []stressProblem) {
+		op, watch := rng.IntN(5), rng.IntN(4)
+		name := fmt.Sprintf("round %d (op %d, observer %d)", i, op, watch)
+		var problems stressProblems
+		parent := core.NewJob(nil)
+		var j core.Job
+		var done <-chan struct{}
+		release := make(chan struct{})
+		if op < 3 {
+			nj := core.NewJob(parent.Context())
+			j, done = nj, nj.Context().Done()
+			switch op {
+			case 0:
+				defer nj.Complete()
+			case 1:
+				defer nj.Cancel(nil)
+			}
+		} else {
+			made := make(chan (<-chan struct{}), 1)
+			j = core.Launch(parent.Context(), func(ctx context.Context) error {
+				made <- ctx.Done()
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			done = <-made
+		}
+		var jobDone <-chan struct{}
+		if watch == 1 {
+			jobDone = j.Done() // made before the end: closed by the finalizer
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		stressGo(&wg, func() {
+			<-start
+			switch op {
+			case 0:
+				j.(core.CompletableJob).Complete()
+			case 1:
+				j.Cancel(nil)
+			case 2, 3:
+				parent.Cancel(nil)
+			case 4:
+				close(release)
+			}
+		})
+		if op == 3 {
+			stressGo(&wg, func() {
+				<-start
+				close(release)
+			})
+		}
+		stressGo(&wg, func() {
+			<-start
+			if watch == 1 {
+				<-jobDone
+			} else {
+				for !j.IsCompleted() {
+					runtime.Gosched()
+				}
+			}
+			switch watch {
+			case 0:
+				if err := j.Join(context.Background()); err != nil {
+					problems.add("Join = %v, want nil", err)
+				}
+			case 2:
+				<-j.Done()
+			case 3:
+				// A channel handed out once the job is done is closed.
+				done = j.Context().Done()
+			}
+			if !testkit.IsClosed(done) {
+				problems.add("observer %d: %v is complete, but its context's Done channel is open", watch, j)
+			}
+		})
+		close(start)
+		stressWaitGroup(t, &wg, name+": the racers to return")
+		parent.Cancel(nil)
+		stressWait(t, parent.Done(), name+": the parent to complete")
 		return name, problems
 	})
 }

@@ -110,7 +110,11 @@ type DisposableHandle interface{ Dispose() }
 //	                        set by its maker before the job is cancelled
 //	                        or final: the transition that first sets
 //	                        stCancelled or stFinal closes it (see ctxChan)
-//	bits 6..33  holds       attached children not yet final, plus short
+//	bit 6      stInherited  set with stCancelled|stFinal by a parent that
+//	                        ended the job at once (cancelAtOnce): its
+//	                        record is the one the parent gave its
+//	                        children, not fin (see record)
+//	bits 7..33  holds       attached children not yet final, plus short
 //	                        holds taken by cancellation while it publishes
 //	                        its cause (Fail) or a child's failure climbs
 //	                        through it (offer)
@@ -132,10 +136,11 @@ const (
 	stFinal      uint64 = 1 << 3
 	stNotified   uint64 = 1 << 4
 	stCtxChan    uint64 = 1 << 5
-	holdShift           = 6
+	stInherited  uint64 = 1 << 6
+	holdShift           = 7
 	oneHold      uint64 = 1 << holdShift
 	releaseHold         = ^(oneHold - 1) // added to the word, subtracts oneHold
-	holdMask     uint64 = (1<<28 - 1) << holdShift
+	holdMask     uint64 = (1<<27 - 1) << holdShift
 	deadShift           = 34
 	oneDead      uint64 = 1 << deadShift
 	childDone           = oneDead - oneHold // added to a parent's word when a child is final
@@ -185,7 +190,10 @@ type job struct {
 	head atomic.Pointer[node]
 
 	// fin holds the causes; nil until the first cancellation publishes its
-	// root cause (always before stCancelled is set), then fixed.
+	// root cause (always before stCancelled is set), then fixed — except
+	// in a job ended at once by its parent (stInherited), whose record is
+	// its parent's and whose fin is nil, or holds the cause of a Cancel
+	// that lost the race and is never read (see record).
 	fin atomic.Pointer[finishing]
 	// extra is nil until the job needs one; set once by CAS (see extras),
 	// or before the job is published.
@@ -268,6 +276,32 @@ type finishing struct {
 	// finalizer (passFailure). The CAS makes it exactly once.
 	offered atomic.Bool
 	final   error // the final cause if not root: written by the finalizer before stFinal
+	// kids is the shared record that a job whose record this is gave its
+	// children, when it is not this record itself: written once, before
+	// any child is ended with it, by the job's cancelling call
+	// (recordForChildren), or when a shared record is privatised
+	// (addLater); nil in a shared record.
+	kids *finishing
+}
+
+// forChildren returns the record that the job whose record is f gave its
+// children: f.kids, or f itself when f is shared (a cancellation passed
+// down unchanged).
+func (f *finishing) forChildren() *finishing {
+	if f.kids != nil {
+		return f.kids
+	}
+	return f
+}
+
+// record returns the cancellation record of j, whose word s has
+// stCancelled: fin, or, when j's parent ended it at once (stInherited), the
+// record the parent gave its children — saving the leaf a CAS of its own.
+func (j *job) record(s uint64) *finishing {
+	if s&stInherited != 0 {
+		return j.parent.fin.Load().forChildren()
+	}
+	return j.fin.Load()
 }
 
 // errNode is an element of a Treiber stack of errors.
@@ -359,7 +393,7 @@ func (j *job) Cause() error {
 	if s&stCancelled == 0 {
 		return nil
 	}
-	f := j.fin.Load()
+	f := j.record(s)
 	if s&stFinal != 0 && f.final != nil {
 		return f.final
 	}
@@ -368,10 +402,11 @@ func (j *job) Cause() error {
 
 // rootCause returns the root cause of a cancelled job, nil otherwise.
 func (j *job) rootCause() error {
-	if j.state.Load()&stCancelled == 0 {
+	s := j.state.Load()
+	if s&stCancelled == 0 {
 		return nil
 	}
-	return j.fin.Load().root
+	return j.record(s).root
 }
 
 // Done implements [Job]. The channel is made on first use, and its make
@@ -380,32 +415,40 @@ func (j *job) rootCause() error {
 // then swaps the channel out. One of them sees the other, and the swap
 // makes the close happen once.
 func (j *job) Done() <-chan struct{} {
-	if j.state.Load()&stNotified != 0 && j.extra.Load() == nil {
-		return closedChan // closed already, and no channel was ever made
+	if s := j.state.Load(); s&stNotified != 0 && j.extra.Load() == nil {
+		return j.notifiedChan(s) // no channel was ever made
 	}
 	v := &j.extras().done
 	if c := v.load(); c != nil {
-		if c != closedChan && j.state.Load()&stNotified != 0 {
+		if s := j.state.Load(); c != closedChan && s&stNotified != 0 {
 			// Made while the closer was between its two looks: make
 			// sure it is closed, and answer with a channel that
 			// certainly is (another closer may be about to close c).
 			v.close()
-			return closedChan
+			return j.notifiedChan(s)
 		}
 		return c
 	}
-	if j.state.Load()&stNotified != 0 {
-		return closedChan // no channel was made before the state changed
+	if s := j.state.Load(); s&stNotified != 0 {
+		return j.notifiedChan(s) // no channel was made before the state changed
 	}
 	c := make(chan struct{})
 	if !v.p.CompareAndSwap(nil, chanPtr(c)) {
 		return v.load()
 	}
-	if j.state.Load()&stNotified != 0 {
+	if s := j.state.Load(); s&stNotified != 0 {
 		v.close() // the closer may have looked before c was there
-		return closedChan
+		return j.notifiedChan(s)
 	}
 	return c
+}
+
+// notifiedChan is Done's answer for a job found notified in word s: a
+// closed channel, once the context's channel is closed too (see
+// awaitCtxClosed).
+func (j *job) notifiedChan(s uint64) chan struct{} {
+	j.awaitCtxClosed(s)
+	return closedChan
 }
 
 // Context implements [Job].
@@ -453,7 +496,10 @@ var closedChan = func() chan struct{} {
 // closes the channel itself.
 func (j *job) ctxChan() chan struct{} {
 	if c := j.ctxDone.load(); c != nil {
-		return c // closed, or to be closed by whoever owes it
+		if j.state.Load()&(stCancelled|stFinal) != 0 {
+			awaitClosed(c) // done: its closer may be a step behind
+		}
+		return c
 	}
 	if j.state.Load()&(stCancelled|stFinal) != 0 {
 		return closedChan // done before any channel was made
@@ -482,6 +528,38 @@ func (j *job) ctxChan() chan struct{} {
 func (j *job) closeCtxChan(old uint64) {
 	if old&(stCancelled|stFinal) == 0 && old&stCtxChan != 0 {
 		close(j.ctxDone.load())
+	}
+}
+
+// The context's channel is closed just after the transition that owes the
+// close, so the job can read cancelled, and even complete and notified,
+// a moment before it is closed: the transition that ends a job in one CAS
+// sets stNotified in it, and a cancelling call may still be between its
+// CAS and the close when another goroutine finalizes the job. Whoever
+// answers "done" from the state word therefore waits for that close when
+// a channel was announced: Join and Done when they find the job notified,
+// the finalizer of a job that another call cancelled, and ctxChan when it
+// hands out a channel of a done job (also one whose maker is about to
+// close it). The close is at most a few instructions away on the
+// goroutine that owes it, which holds no lock and runs no user code in
+// between, so the wait is short and cannot deadlock; a job without a
+// channel, or whose channel is closed already, does not wait.
+
+// awaitCtxClosed waits until the context's channel, announced in word s
+// (stCtxChan) of a job that is done, is closed.
+func (j *job) awaitCtxClosed(s uint64) {
+	if s&stCtxChan != 0 {
+		awaitClosed(j.ctxDone.load())
+	}
+}
+
+// awaitClosed waits until c, which its closer is about to close, is
+// closed; a closed channel costs a non-blocking receive.
+func awaitClosed(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+		<-c
 	}
 }
 

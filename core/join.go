@@ -13,9 +13,10 @@ func (j *job) Join(ctx context.Context) error {
 	if err := ctxError(ctx); err != nil {
 		return err
 	}
-	if j.state.Load()&stNotified != 0 {
-		j.closeJobDone() // a channel made a moment ago may still be open
-		return nil       // complete, and its completion handlers have run
+	if s := j.state.Load(); s&stNotified != 0 {
+		j.awaitCtxClosed(s) // its closer may be a step behind
+		j.closeJobDone()    // a channel made a moment ago may still be open
+		return nil          // complete, and its completion handlers have run
 	}
 	if err := j.checkCycle(ctx); err != nil {
 		return err

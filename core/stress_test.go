@@ -472,6 +472,7 @@ var stressScenarios = []struct{ test, covers string }{
 	{"TestHammer_CancelVersusLastChild", "cancel racing last child completion"},
 	{"TestHammer_CancelVersusChildrenEndingAtOnce", "cancel ending leaf children at once, racing their own ends"},
 	{"TestHammer_ContextDoneMadeWhileEnding", "context Done channels made while the job ends: closed exactly once"},
+	{"TestHammer_ContextDoneWhenJoinReturns", "context Done closed by the time Join returns, whoever ends the job"},
 	{"TestHammer_DisposeFromTwoGoroutines", "concurrent Dispose from two goroutines"},
 	{"TestMemory_RegisterDisposePairs", "10,000,000 register+dispose pairs on one job, memory flat"},
 	{"TestStress_JoinRacingCancelOfJoiner", "join racing cancel of the joiner"},
