@@ -42,13 +42,15 @@ type Job interface {
 	// does) and leaves the job itself alone.
 	CancelChildren(cause error)
 	// Join waits until the job is complete and returns nil, whatever the
-	// outcome; it starts a lazy job. If ctx is done first (or already
+	// outcome (as Done: its handlers have run and its Context is done);
+	// it starts a lazy job. If ctx is done first (or already
 	// done when Join is called) it returns a *CancellationError carrying
 	// context.Cause(ctx). Join from inside the job itself or one of its
 	// descendants returns an error wrapping [ErrJoinCycle] at once.
 	Join(ctx context.Context) error
 	// Done returns a channel that is closed once the job is complete
-	// (Cancelled or Completed) and its completion handlers have run.
+	// (Cancelled or Completed) and its completion handlers have run; by
+	// then the job's Context is done too.
 	Done() <-chan struct{}
 	// Cause returns nil while the job is New, Active or Completing, or
 	// after it completed normally; else the cancellation or failure
