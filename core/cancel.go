@@ -356,14 +356,9 @@ func (j *job) notifyCancelling(old uint64, root error, work []cancelItem) []canc
 			work = append(work, cancelItem{c, rec})
 		}
 	}
-	if ended > 0 {
-		// The children ended here left their holds to this call: one
-		// atomic add releases them all and counts their nodes dead.
-		s := j.state.Add(ended * childDone)
-		j.maybeClean(s)
-		if finalizing(s) {
-			j.finalize()
-		}
+	// The children ended here left their holds to this call.
+	if ended > 0 && j.releaseChildren(ended) {
+		j.finalize()
 	}
 	return work
 }

@@ -59,16 +59,20 @@ func (j *job) afterFinal(s uint64, final error) *job {
 // detach releases the final job j's hold on its parent and returns the
 // parent when this left it finalizing.
 func (j *job) detach() *job {
-	if p := j.parent; p != nil {
-		// One atomic add on the parent: release the hold and count the
-		// node dead (a child's node is dead once the child is final).
-		ps := p.state.Add(childDone)
-		p.maybeClean(ps)
-		if finalizing(ps) {
-			return p
-		}
+	if p := j.parent; p != nil && p.releaseChildren(1) {
+		return p
 	}
 	return nil
+}
+
+// releaseChildren releases the holds of n children of j that are final,
+// with one atomic add that also counts their nodes dead (a child's node
+// is dead once the child is final), and reports whether this left j
+// finalizing: then the caller finalizes it.
+func (j *job) releaseChildren(n uint64) bool {
+	s := j.state.Add(n * childDone)
+	j.maybeClean(s)
+	return finalizing(s)
 }
 
 // runFinal does what a job just made final (word s, final cause final)

@@ -1659,12 +1659,6 @@ func TestHammer_ContextDoneWhenJoinReturns(t *testing.T) {
 		if op < 3 {
 			nj := core.NewJob(parent.Context())
 			j, done = nj, nj.Context().Done()
-			switch op {
-			case 0:
-				defer nj.Complete()
-			case 1:
-				defer nj.Cancel(nil)
-			}
 		} else {
 			made := make(chan (<-chan struct{}), 1)
 			j = core.Launch(parent.Context(), func(ctx context.Context) error {

@@ -121,7 +121,7 @@ func (p *job) attach(c *job) bool {
 		// CAS: count the child; retry if the word changed.
 		if p.state.CompareAndSwap(s, ns) {
 			if s&stNew != 0 {
-				go p.runBody(p.extra.Load().body) // ends when the body returns (a New job is lazy: its extra holds the body)
+				p.startLazy()
 			}
 			break
 		}
@@ -204,11 +204,16 @@ func (j *job) Start() bool {
 		}
 		// CAS: New → Active; retry if a child was attached meanwhile.
 		if j.state.CompareAndSwap(s, s&^stNew) {
-			go j.runBody(j.extra.Load().body) // ends when the body returns (a New job is lazy: its extra holds the body)
+			j.startLazy()
 			return true
 		}
 	}
 }
+
+// startLazy runs the body of a lazy job, which the caller just took out of
+// New, on a new goroutine (it ends when the body returns). A lazy job's
+// extra holds its body (see newJob).
+func (j *job) startLazy() { go j.runBody(j.extra.Load().body) }
 
 // runBody runs body, the job's body, with its context and ends the job's own work
 // with the outcome. A panic or runtime.Goexit in the body becomes a

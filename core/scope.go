@@ -30,7 +30,7 @@ func runScope(ctx context.Context, body func(context.Context) error, flags uint8
 	if body == nil {
 		panic("core: " + fn + " called with a nil body")
 	}
-	j := newJob(ctx, flags, "", false, body)
+	j := newJob(ctx, flags, "", false, nil) // runs body here
 	j.runBody(body)
 	<-j.Done()
 	return j.Cause()
